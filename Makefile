@@ -1,0 +1,54 @@
+# Two commands on a fresh machine: `make run` and `make test`. Every target is safe to repeat.
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+FLASK   := $(VENV)/bin/flask --app app
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: setup run serve db test lint bench browser translations clean
+
+setup: $(VENV)/.installed static/vendor/htmx.min.js translations
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+# htmx comes from the npm registry's htmx.org package, pinned exactly in package.json.
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --no-save
+	touch $@
+
+static/vendor/htmx.min.js: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel compile --statistics -d app/translations
+
+# Migrate the SQLite database in instance/, load the definitions, seed the demo network.
+db: setup
+	$(FLASK) db upgrade
+	$(FLASK) surveys load
+	$(FLASK) demo seed
+
+run: db
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Debian's Chromium for the browser tests (never a browser download).
+browser:
+	@test -x $(CHROMIUM) || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+test: setup browser
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check app tests
+
+messages: setup
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance/*.db*

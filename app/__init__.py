@@ -1,0 +1,40 @@
+"""Touchpoint quality monitoring for car dealerships.
+
+`create_app` is the only entry point; nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    from . import auth, cli, db, errors, i18n
+    from .blueprints import admin, manager, reviewer, shopper
+    from .config import ROOT, from_environment
+    from .extensions import csrf, htmx, login_manager
+
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(shopper.bp)
+    app.register_blueprint(reviewer.bp)
+    app.register_blueprint(manager.bp)
+    app.register_blueprint(admin.bp)
+    return app

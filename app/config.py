@@ -1,0 +1,27 @@
+"""Configuration from the environment, with defaults that work on a fresh machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sqlite_default() -> str:
+    return f"sqlite:///{ROOT / 'instance' / 'touchpoint.db'}"
+
+
+def from_environment() -> dict:
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-change-me"),
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or _sqlite_default(),
+        "SURVEYS_DIR": os.environ.get("SURVEYS_DIR", str(ROOT / "surveys")),
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "app" / "translations"),
+        "LANGUAGES": ("zh", "en"),
+        "WTF_CSRF_TIME_LIMIT": None,  # a shopper may keep a form open for hours
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SMALL_SAMPLE": int(os.environ.get("SMALL_SAMPLE", "5")),
+    }

@@ -1,0 +1,40 @@
+"""Locale: Simplified Chinese by default, English on request (remembered in the session)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request, session
+from flask_babel import Babel
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    wanted = request.args.get("lang")
+    if wanted in languages:
+        session["lang"] = wanted
+    chosen = session.get("lang")
+    return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+
+    @app.context_processor
+    def _locale_helpers():
+        from flask_babel import get_locale
+
+        locale = str(get_locale() or "zh")
+        return {"locale": locale, "html_lang": "en" if locale == "en" else "zh-CN"}
+
+    @app.template_filter("t")
+    def _bilingual(text) -> str:
+        """Pick the current language from a definition's {zh, en} text."""
+        from flask_babel import get_locale
+
+        if text is None:
+            return ""
+        locale = str(get_locale() or "zh")
+        if isinstance(text, dict):
+            return text.get(locale) or text.get("zh") or ""
+        return text.get(locale)

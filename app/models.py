@@ -1,0 +1,172 @@
+"""The data model (SQLModel). Schema changes go through migrations in `migrations/`.
+
+Rankings read only `TouchpointScore`: one row per response and touchpoint, carrying the store,
+region, day, kind and stage of its response and whether it counts, so every short board is a
+plain GROUP BY without joins to answers.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+ROLES = ("admin", "manager", "reviewer", "shopper")
+KINDS = ("mystery_shop", "customer_survey")
+STAGES = ("sales", "aftersales")
+# draft -> submitted -> approved | returned (-> submitted again); customer surveys are
+# submitted on arrival; an admin may mark any response invalid.
+RESPONSE_STATUSES = ("draft", "submitted", "returned", "approved", "invalid")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Region(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=32)
+    name: str = Field(max_length=100)
+
+
+class Store(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=32)
+    name: str = Field(max_length=200)
+    city: str = Field(default="", max_length=100)
+    region_id: int = Field(foreign_key="region.id", index=True)
+    active: bool = True
+
+
+class User(SQLModel, table=True):
+    """A person who logs in. A manager's scope is a region, or a set of stores (ManagerStore)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    display_name: str = Field(default="", max_length=100)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16)
+    region_id: int | None = Field(default=None, foreign_key="region.id")
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class ManagerStore(SQLModel, table=True):
+    __tablename__ = "manager_store"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    store_id: int = Field(foreign_key="store.id", primary_key=True)
+
+
+class Touchpoint(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    stage: str = Field(max_length=16)
+    label_zh: str = Field(max_length=100)
+    label_en: str = Field(max_length=100)
+    target: float = 85.0
+    position: int = 0
+
+
+class InstrumentVersion(SQLModel, table=True):
+    """One loaded version of an instrument; never changed once loaded (content_hash)."""
+
+    __tablename__ = "instrument_version"
+    __table_args__ = (UniqueConstraint("instrument_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    instrument_id: str = Field(max_length=64, index=True)
+    version: int
+    kind: str = Field(max_length=32)
+    stage: str = Field(max_length=16)
+    title_zh: str = Field(max_length=200)
+    title_en: str = Field(max_length=200)
+    content_hash: str = Field(max_length=64)
+    definition: str = Field(sa_column=Column(Text, nullable=False))  # validated model as JSON
+    active: bool = True  # the version new assignments and surveys use
+    loaded_at: datetime = Field(default_factory=utcnow)
+
+
+class Assignment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    instrument_version_id: int = Field(foreign_key="instrument_version.id")
+    store_id: int = Field(foreign_key="store.id", index=True)
+    shopper_id: int = Field(foreign_key="user.id", index=True)
+    window_start: date
+    window_end: date
+    note: str = Field(default="", max_length=500)
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Response(SQLModel, table=True):
+    """One filled checklist or survey. `uuid` is made by the client: resubmitting it is a no-op."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(
+        default_factory=lambda: str(uuid_module.uuid4()), unique=True, max_length=36
+    )
+    instrument_version_id: int = Field(foreign_key="instrument_version.id")
+    kind: str = Field(max_length=32)
+    stage: str = Field(max_length=16)
+    channel: str = Field(max_length=16)  # shopper | qr | demo
+    status: str = Field(default="draft", max_length=16, index=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    region_id: int = Field(foreign_key="region.id")
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
+    shopper_id: int | None = Field(default=None, foreign_key="user.id")
+    day: date = Field(index=True)  # the visit or survey day the rankings group by
+    overall: float | None = None
+    visit_start: str | None = Field(default=None, max_length=5)
+    visit_end: str | None = Field(default=None, max_length=5)
+    review_comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    reviewed_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = None
+    reviewed_at: datetime | None = None
+
+
+class Answer(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("response_id", "item_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    item_id: str = Field(max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))  # JSON of the parsed answer
+
+
+class TouchpointScore(SQLModel, table=True):
+    """A response's score on one touchpoint, denormalised for SQL aggregation."""
+
+    __tablename__ = "touchpoint_score"
+    __table_args__ = (
+        UniqueConstraint("response_id", "touchpoint_id"),
+        Index("ix_tps_rank", "counted", "kind", "stage", "day", "touchpoint_id"),
+        Index("ix_tps_store", "store_id", "kind", "day"),
+        Index("ix_tps_region", "region_id", "kind", "day"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id")
+    touchpoint_id: str = Field(foreign_key="touchpoint.id", max_length=64)
+    store_id: int = Field(foreign_key="store.id")
+    region_id: int = Field(foreign_key="region.id")
+    day: date
+    kind: str = Field(max_length=32)
+    stage: str = Field(max_length=16)
+    score: float
+    critical_failed: bool = False
+    counted: bool = False  # approved mystery shop, or valid customer survey

@@ -1,0 +1,121 @@
+"""SQL aggregation over stored touchpoint scores. Every function takes a session; none loops
+over answers. Labels are fetched in one batch by the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import case, func
+from sqlmodel import Session, select
+
+from .models import (
+    Assignment,
+    InstrumentVersion,
+    Region,
+    Response,
+    Store,
+    Touchpoint,
+    TouchpointScore,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class TouchpointRow:
+    touchpoint_id: str
+    label_zh: str
+    label_en: str
+    target: float
+    mean: float
+    n: int
+    critical_failures: int
+
+    @property
+    def gap(self) -> float:
+        return self.mean - self.target
+
+
+def short_board(
+    session: Session,
+    *,
+    kind: str,
+    stage: str,
+    start: date,
+    end: date,
+    store_ids: set[int] | None,
+) -> list[TouchpointRow]:
+    """Touchpoints weakest first for the scope; only counted responses."""
+    s = TouchpointScore
+    query = (
+        select(
+            s.touchpoint_id,
+            Touchpoint.label_zh,
+            Touchpoint.label_en,
+            Touchpoint.target,
+            func.avg(s.score),
+            func.count(),
+            func.sum(case((s.critical_failed, 1), else_=0)),
+        )
+        .join(Touchpoint, Touchpoint.id == s.touchpoint_id)
+        .where(s.counted, s.kind == kind, s.stage == stage, s.day >= start, s.day <= end)
+        .group_by(s.touchpoint_id, Touchpoint.label_zh, Touchpoint.label_en, Touchpoint.target)
+    )
+    if store_ids is not None:
+        if not store_ids:
+            return []
+        query = query.where(s.store_id.in_(store_ids))
+    rows = [
+        TouchpointRow(tp, zh, en, float(target), float(mean), int(n), int(crit or 0))
+        for tp, zh, en, target, mean, n, crit in session.exec(query)
+    ]
+    return sorted(rows, key=lambda r: (r.mean, r.touchpoint_id))
+
+
+def stores_in_scope(session: Session, store_ids: set[int] | None) -> list[tuple[Store, Region]]:
+    query = select(Store, Region).join(Region, Region.id == Store.region_id)
+    if store_ids is not None:
+        query = query.where(Store.id.in_(store_ids or {-1}))
+    return list(session.exec(query.order_by(Region.code, Store.code)))
+
+
+def assignments_for_shopper(session: Session, shopper_id: int):
+    """(assignment, store, instrument version, latest response or None) for one shopper."""
+    latest = (
+        select(Response.assignment_id, func.max(Response.id).label("rid"))
+        .where(Response.assignment_id.is_not(None))
+        .group_by(Response.assignment_id)
+        .subquery()
+    )
+    query = (
+        select(Assignment, Store, InstrumentVersion, Response)
+        .join(Store, Store.id == Assignment.store_id)
+        .join(InstrumentVersion, InstrumentVersion.id == Assignment.instrument_version_id)
+        .outerjoin(latest, latest.c.assignment_id == Assignment.id)
+        .outerjoin(Response, Response.id == latest.c.rid)
+        .where(Assignment.shopper_id == shopper_id)
+        .order_by(Assignment.window_end)
+    )
+    return list(session.exec(query))
+
+
+def review_queue(session: Session):
+    """Submitted mystery-shop reports waiting for review, oldest first."""
+    query = (
+        select(Response, Store, InstrumentVersion, User)
+        .join(Store, Store.id == Response.store_id)
+        .join(InstrumentVersion, InstrumentVersion.id == Response.instrument_version_id)
+        .outerjoin(User, User.id == Response.shopper_id)
+        .where(Response.kind == "mystery_shop", Response.status == "submitted")
+        .order_by(Response.submitted_at)
+    )
+    return list(session.exec(query))
+
+
+def counts_overview(session: Session) -> dict[str, int]:
+    return {
+        "regions": session.exec(select(func.count()).select_from(Region)).one(),
+        "stores": session.exec(select(func.count()).select_from(Store)).one(),
+        "users": session.exec(select(func.count()).select_from(User)).one(),
+        "responses": session.exec(select(func.count()).select_from(Response)).one(),
+    }
