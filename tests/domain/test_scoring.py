@@ -1,7 +1,7 @@
 """Scoring exactly as DESIGN.md says: hand-computed cases and properties."""
 
 import math
-import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,42 +11,7 @@ from app.domain.definitions import parse_instrument
 from app.domain.item_types import AnswerError
 from app.domain.scoring import missing_required, score, validate_answers
 
-DEFINITION = textwrap.dedent("""\
-    id: scoring-case
-    version: 1
-    kind: mystery_shop
-    stage: sales
-    title: {zh: 评分, en: Scoring}
-    sections:
-      - touchpoint: greeting
-        weight: 10
-        items:
-          - {id: greeted, type: yes_no, weight: 3, critical: true, text: {zh: 问候, en: Greeted}}
-          - {id: smiled, type: yes_no, na: true, text: {zh: 微笑, en: Smiled}}
-          - {id: card, type: yes_no, show_if: "greeted == 'yes'", text: {zh: 名片, en: Card}}
-      - touchpoint: test_drive
-        weight: 5
-        items:
-          - id: offer
-            type: choice
-            text: {zh: 邀请, en: Offer}
-            options:
-              - {value: unprompted, text: {zh: 主动, en: Unprompted}, score: 1}
-              - {value: asked, text: {zh: 询问后, en: When asked}, score: 0.25}
-              - {value: unsure, text: {zh: 不确定, en: Unsure}, score: null}
-          - {id: rating, type: scale, min: 1, max: 5, weight: 2, text: {zh: 评分, en: Rating}}
-          - id: wait
-            type: number
-            text: {zh: 等待, en: Wait}
-            bands: [{max: 30, score: 1}, {max: 60, score: 0.5}, {score: 0}]
-          - {id: seconds, type: number, text: {zh: 秒数, en: Seconds}}
-          - {id: note, type: text, required: false, text: {zh: 备注, en: Note}}
-          - {id: nps, type: nps, weight: 0, text: {zh: 推荐, en: Recommend}}
-      - touchpoint: farewell
-        weight: 0
-        items:
-          - {id: bye, type: yes_no, text: {zh: 道别, en: Said goodbye}}
-""")
+DEFINITION = (Path(__file__).parent.parent / "data" / "scoring-case.yaml").read_text()
 TOUCHPOINTS = {"greeting", "test_drive", "farewell"}
 
 
