@@ -5,7 +5,7 @@ PY      := $(VENV)/bin/python
 FLASK   := $(VENV)/bin/flask --app app
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup run serve db test lint bench browser translations clean
+.PHONY: setup run serve db test lint bench browser translations messages clean
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js translations
 
@@ -42,6 +42,10 @@ browser:
 
 test: setup browser
 	$(PY) -m pytest
+
+# Benchmarks print their figures (never timed assertions in tests).
+bench: setup
+	$(PY) -m bench
 
 lint: setup
 	$(VENV)/bin/ruff check app tests

@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     from . import auth, cli, db, errors, i18n
-    from .blueprints import admin, manager, reviewer, shopper
+    from .blueprints import admin, assignments, cases, manager, public, reviewer, shopper
     from .config import ROOT, from_environment
     from .extensions import csrf, htmx, login_manager
 
@@ -37,4 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(reviewer.bp)
     app.register_blueprint(manager.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(assignments.bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(cases.bp)
     return app

@@ -23,5 +23,8 @@ def from_environment() -> dict:
         "WTF_CSRF_TIME_LIMIT": None,  # a shopper may keep a form open for hours
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(ROOT / "instance" / "storage")),
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # whole request; a photo alone is capped lower
+        "PHOTO_MAX_BYTES": 8 * 1024 * 1024,
         "SMALL_SAMPLE": int(os.environ.get("SMALL_SAMPLE", "5")),
     }

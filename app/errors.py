@@ -41,6 +41,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
+        if app.testing:  # let tests see the real error
+            raise error
         app.logger.exception("unhandled error")
         return render_error(InternalServerError.code)
 

@@ -170,3 +170,24 @@ class TouchpointScore(SQLModel, table=True):
     score: float
     critical_failed: bool = False
     counted: bool = False  # approved mystery shop, or valid customer survey
+
+
+class Photo(SQLModel, table=True):
+    """An evidence photo, stored once by content hash in the storage folder."""
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    mime: str = Field(max_length=32)
+    size: int
+    width: int
+    height: int
+    uploaded_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ResponseEvidence(SQLModel, table=True):
+    """A photo attached to one item of a response (items with `evidence: optional|photo`)."""
+
+    __tablename__ = "response_evidence"
+    response_id: int = Field(foreign_key="response.id", primary_key=True)
+    item_id: str = Field(max_length=64, primary_key=True)
+    sha256: str = Field(foreign_key="photo.sha256", max_length=64)

@@ -72,6 +72,12 @@ def short_board(
     return sorted(rows, key=lambda r: (r.mean, r.touchpoint_id))
 
 
+def touchpoint_labels(session: Session) -> dict[str, dict[str, str]]:
+    """{touchpoint id: {"zh": ..., "en": ...}} in one query."""
+    rows = session.exec(select(Touchpoint.id, Touchpoint.label_zh, Touchpoint.label_en))
+    return {tp: {"zh": zh, "en": en} for tp, zh, en in rows}
+
+
 def stores_in_scope(session: Session, store_ids: set[int] | None) -> list[tuple[Store, Region]]:
     query = select(Store, Region).join(Region, Region.id == Store.region_id)
     if store_ids is not None:
@@ -96,6 +102,21 @@ def assignments_for_shopper(session: Session, shopper_id: int):
         .where(Assignment.shopper_id == shopper_id)
         .order_by(Assignment.window_end)
     )
+    return list(session.exec(query))
+
+
+def assignments_in_scope(session: Session, store_ids: set[int] | None, limit: int = 200):
+    """(assignment, store, version, shopper) newest first, for the stores in scope."""
+    query = (
+        select(Assignment, Store, InstrumentVersion, User)
+        .join(Store, Store.id == Assignment.store_id)
+        .join(InstrumentVersion, InstrumentVersion.id == Assignment.instrument_version_id)
+        .join(User, User.id == Assignment.shopper_id)
+        .order_by(Assignment.id.desc())
+        .limit(limit)
+    )
+    if store_ids is not None:
+        query = query.where(Assignment.store_id.in_(store_ids or {-1}))
     return list(session.exec(query))
 
 

@@ -8,6 +8,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from .domain.scoring import ScoreResult, score, validate_answers
@@ -44,9 +45,7 @@ def create_scored_response(
 
     The caller commits; a failure before commit leaves nothing behind.
     """
-    instrument = definition(version)
-    answers = validate_answers(instrument, raw_answers)
-    result = score(instrument, answers)
+    answers = validate_answers(definition(version), raw_answers)
     response = Response(
         instrument_version_id=version.id,
         kind=version.kind,
@@ -58,25 +57,43 @@ def create_scored_response(
         assignment_id=assignment_id,
         shopper_id=shopper_id,
         day=day,
-        overall=result.overall,
         submitted_at=submitted_at or (utcnow() if status != "draft" else None),
     )
     if uuid:
         response.uuid = uuid
     session.add(response)
     session.flush()
+    result = _store_answers(session, response, version, answers, replace=False)
+    return response, result
+
+
+def replace_answers(
+    session: Session, response: Response, version: InstrumentVersion, raw_answers: dict[str, Any]
+) -> ScoreResult:
+    """Validate and store a new set of answers for an existing response, re-scoring it."""
+    answers = validate_answers(definition(version), raw_answers)
+    return _store_answers(session, response, version, answers, replace=True)
+
+
+def _store_answers(session, response, version, answers, *, replace: bool) -> ScoreResult:
+    result = score(definition(version), answers)
+    if replace:
+        session.exec(delete(Answer).where(Answer.response_id == response.id))
+        session.exec(delete(TouchpointScore).where(TouchpointScore.response_id == response.id))
+    response.overall = result.overall
+    session.add(response)
     session.add_all(
         Answer(response_id=response.id, item_id=item_id, value=json.dumps(value, ensure_ascii=False))
         for item_id, value in answers.items()
     )
-    counted = counts(version.kind, status)
+    counted = counts(version.kind, response.status)
     session.add_all(
         TouchpointScore(
             response_id=response.id,
             touchpoint_id=tp,
-            store_id=store.id,
-            region_id=store.region_id,
-            day=day,
+            store_id=response.store_id,
+            region_id=response.region_id,
+            day=response.day,
             kind=version.kind,
             stage=version.stage,
             score=value,
@@ -86,4 +103,25 @@ def create_scored_response(
         for tp, value in result.touchpoints.items()
         if value is not None
     )
-    return response, result
+    return result
+
+
+def set_status(session: Session, response: Response, status: str) -> None:
+    """Change a response's status and whether its touchpoint scores count, together."""
+    response.status = status
+    session.add(response)
+    session.exec(
+        update(TouchpointScore)
+        .where(TouchpointScore.response_id == response.id)
+        .values(counted=counts(response.kind, status))
+    )
+
+
+def stored_answers(session: Session, response_id: int) -> dict[str, Any]:
+    rows = session.exec(select(Answer).where(Answer.response_id == response_id))
+    return {row.item_id: json.loads(row.value) for row in rows}
+
+
+def stored_scores(session: Session, response_id: int) -> dict[str, tuple[float, bool]]:
+    rows = session.exec(select(TouchpointScore).where(TouchpointScore.response_id == response_id))
+    return {row.touchpoint_id: (row.score, row.critical_failed) for row in rows}

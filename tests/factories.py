@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from sqlmodel import Session
+from werkzeug.security import generate_password_hash
 
-from app.auth import hash_password
 from app.domain.definitions import check, load_taxonomy
-from app.instruments import load_instrument, load_taxonomy as store_taxonomy
+from app.instruments import load_instrument
+from app.instruments import load_taxonomy as store_taxonomy
 from app.models import ManagerStore, Region, Store, User
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,10 +18,23 @@ SURVEYS = ROOT / "surveys"
 PASSWORD = "correct horse battery"
 
 
-def load_shipped(session: Session) -> None:
+@lru_cache(maxsize=1)
+def _shipped():
+    """Parsed once per test run: the files do not change while tests run."""
     taxonomy = load_taxonomy(SURVEYS / "touchpoints.yaml")
     problems, instruments = check([SURVEYS], taxonomy)
     assert not problems, problems
+    return taxonomy, instruments
+
+
+@lru_cache(maxsize=1)
+def password_hash() -> str:
+    # a cheap method keeps tests fast; the app itself uses werkzeug's default (scrypt)
+    return generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
+def load_shipped(session: Session) -> None:
+    taxonomy, instruments = _shipped()
     store_taxonomy(session, taxonomy)
     for instrument in instruments:
         load_instrument(session, instrument)
@@ -43,11 +58,12 @@ def make_network(session: Session) -> dict:
     users = {}
     for username, role, region in [
         ("admin", "admin", None), ("reviewer", "reviewer", None), ("shopper", "shopper", None),
+        ("shopper2", "shopper", None),
         ("manager", "manager", east.id), ("manager_west", "manager", west.id),
         ("store_manager", "manager", None),
     ]:
         user = User(username=username, display_name=username, role=role, region_id=region,
-                    password_hash=hash_password(PASSWORD))
+                    password_hash=password_hash())
         session.add(user)
         users[username] = user
     session.flush()

@@ -2,15 +2,98 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import Length
 
-from .. import db, queries
+from .. import db, queries, review, shopping
 from ..auth import roles_required
+from ..errors import abort_with
+from ..instruments import definition
+from ..models import InstrumentVersion, Photo, Response, Store, User
+from ..photos import photo_path
+from ..responses import stored_answers, stored_scores
 
 bp = Blueprint("reviewer", __name__, url_prefix="/review")
+
+
+class DecisionForm(FlaskForm):
+    comment = TextAreaField(validators=[Length(max=2000)])
 
 
 @bp.route("/")
 @roles_required("reviewer", "admin")
 def index():
     return render_template("reviewer/index.html", rows=queries.review_queue(db.session()))
+
+
+def get_report_or_404(response_id: int) -> Response:
+    response = db.session().get(Response, response_id)
+    if response is None or response.kind != "mystery_shop" or response.status == "draft":
+        abort(404)
+    return response
+
+
+@bp.route("/r/<int:response_id>")
+@roles_required("reviewer", "admin")
+def show(response_id: int):
+    session = db.session()
+    response = get_report_or_404(response_id)
+    version = session.get(InstrumentVersion, response.instrument_version_id)
+    return render_template(
+        "reviewer/show.html", response=response, version=version, instrument=definition(version),
+        store=session.get(Store, response.store_id),
+        shopper=session.get(User, response.shopper_id) if response.shopper_id else None,
+        answers=stored_answers(session, response.id), scores=stored_scores(session, response.id),
+        evidence=shopping.stored_evidence(session, response.id),
+        labels=queries.touchpoint_labels(session), form=DecisionForm(),
+    )
+
+
+@bp.route("/r/<int:response_id>/decide", methods=["POST"])
+@roles_required("reviewer", "admin")
+def decide(response_id: int):
+    response = get_report_or_404(response_id)
+    form = DecisionForm()
+    action = request.form.get("action")
+    if not form.validate() or action not in ("approve", "return"):
+        abort(400)
+    if action == "return" and not (form.comment.data or "").strip():
+        flash(_("Say what the shopper should change when returning a report."), "error")
+        return redirect(url_for("reviewer.show", response_id=response.id))
+    try:
+        review.decide(db.session(), response, current_user, approve=action == "approve",
+                      comment=form.comment.data or "")
+    except review.NotReviewable:
+        abort_with(409, _("This report was already decided and can no longer be changed."))
+    flash(_("Report approved: it now counts.") if action == "approve"
+          else _("Report returned to the shopper."), "ok")
+    return redirect(url_for("reviewer.index"), code=303)
+
+
+@bp.route("/photos/<sha256>")
+@roles_required("admin", "reviewer", "manager", "shopper")
+def photo(sha256: str):
+    if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        abort(404)
+    if not review.may_see_photo(db.session(), current_user, sha256):
+        abort(404)
+    thumb = request.args.get("thumb") == "1"
+    path = photo_path(current_app.config["STORAGE_DIR"], sha256, thumb=thumb)
+    if not path.exists():
+        abort(404)
+    mime = "image/jpeg" if thumb else db.session().get(Photo, sha256).mime
+    return send_file(path, mimetype=mime, max_age=86400)

@@ -1,16 +1,43 @@
-"""The mystery shopper's phone pages."""
+"""The mystery shopper's phone pages: assignments, the checklist (autosave, offline,
+exactly-once submission) and evidence photos."""
 
 from __future__ import annotations
 
+import uuid as uuid_module
 from datetime import date
 
-from flask import Blueprint, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import db, queries
+from .. import db, queries, shopping
 from ..auth import roles_required
+from ..config import ROOT
+from ..forms.checklist import build_form, check, field_name, raw_answers
+from ..models import Assignment, Store
+from ..photos import PhotoError, store_photo
+from ..responses import stored_answers, stored_scores
 
 bp = Blueprint("shopper", __name__, url_prefix="/shopper")
+
+CONFLICTS = {
+    "already_submitted": lambda: _("This report was already submitted and can no longer be changed."),
+    "approved": lambda: _("This report was approved and can no longer be changed."),
+    "uuid_mismatch": lambda: _("This report is being filled in on another device or page. "
+                               "Reload the page to continue."),
+}
 
 
 def assignment_state(assignment, response, today: date) -> str:
@@ -20,12 +47,192 @@ def assignment_state(assignment, response, today: date) -> str:
     return "overdue" if assignment.window_end < today else "due"
 
 
+def get_assignment_or_404(assignment_id: int) -> Assignment:
+    """The current shopper's own assignment; another shopper's is a 404 (no existence leak)."""
+    assignment = db.session().get(Assignment, assignment_id)
+    if assignment is None or assignment.shopper_id != current_user.id:
+        abort(404)
+    return assignment
+
+
 @bp.route("/")
 @roles_required("shopper")
 def index():
     today = date.today()
     rows = [
-        {"assignment": a, "store": s, "version": v, "state": assignment_state(a, r, today)}
+        {"assignment": a, "store": s, "version": v, "state": assignment_state(a, r, today),
+         "response": r}
         for a, s, v, r in queries.assignments_for_shopper(db.session(), current_user.id)
     ]
+    order = {"returned": 0, "overdue": 1, "due": 2, "submitted": 3, "approved": 4}
+    rows.sort(key=lambda row: (order[row["state"]], row["assignment"].window_end))
     return render_template("shopper/index.html", rows=rows)
+
+
+@bp.route("/a/<int:assignment_id>")
+@roles_required("shopper")
+def checklist(assignment_id: int):
+    assignment = get_assignment_or_404(assignment_id)
+    response = shopping.latest_response(db.session(), assignment.id)
+    if response is not None and response.status not in shopping.OPEN:
+        return redirect(url_for("shopper.report", assignment_id=assignment.id))
+    return _checklist_page(assignment, response)
+
+
+def _checklist_page(assignment, response, formdata=None, errors=None):
+    session = db.session()
+    version, instrument = shopping.instrument_of(session, assignment)
+    answers = stored_answers(session, response.id) if response else {}
+    evidence = shopping.stored_evidence(session, response.id) if response else {}
+    form = build_form(instrument, str(get_locale()), formdata=formdata, data=answers)
+    if formdata is None:
+        form.uuid.data = response.uuid if response else str(uuid_module.uuid4())
+        if response is not None:
+            form.visit_start.data, form.visit_end.data = response.visit_start, response.visit_end
+    return render_template(
+        "shopper/checklist.html", form=form, instrument=instrument, assignment=assignment,
+        store=session.get(Store, assignment.store_id), version=version, response=response,
+        evidence=evidence, field_name=field_name, errors=errors or {},
+        conditions={i.id: i.condition for i in instrument.items() if i.condition is not None},
+        labels=queries.touchpoint_labels(session),
+    )
+
+
+def _evidence_from(form) -> dict[str, str]:
+    return {key[len("evidence_"):]: value for key, value in form.items()
+            if key.startswith("evidence_") and value}
+
+
+def _answers_or_error(instrument, final: bool):
+    raw = raw_answers(instrument, request.form)
+    answers, errors = check(instrument, raw, final)
+    evidence = _evidence_from(request.form)
+    if answers is not None:
+        try:
+            shopping.check_evidence(db.session(), instrument, evidence, current_user.id)
+        except shopping.EvidenceError as error:
+            return raw, evidence, {error.item_id: _("This photo is not one of your uploads.")}
+        if final:
+            for item_id in shopping.missing_evidence(instrument, answers, evidence):
+                errors.setdefault(item_id, _("A photo is required as evidence."))
+    if answers is None:
+        errors = {k: _("This answer is not valid for this item.") for k in errors}
+    return raw, evidence, errors
+
+
+@bp.route("/a/<int:assignment_id>/save", methods=["POST"])
+@roles_required("shopper")
+def save(assignment_id: int):
+    """htmx autosave: stores the answers given so far; answers with the save state fragment."""
+    session = db.session()
+    assignment = get_assignment_or_404(assignment_id)
+    _version, instrument = shopping.instrument_of(session, assignment)
+    raw, evidence, errors = _answers_or_error(instrument, final=False)
+    if errors:
+        return render_template("shopper/_save_state.html", errors=errors, instrument=instrument), 400
+    try:
+        shopping.save_draft(session, assignment=assignment, uuid=_uuid(), raw=raw,
+                            evidence=evidence, visit_start=_time("visit_start"),
+                            visit_end=_time("visit_end"))
+    except shopping.Conflict as conflict:
+        return render_template("shopper/_save_state.html", conflict=CONFLICTS[conflict.code]()), 409
+    return render_template("shopper/_save_state.html", saved=True)
+
+
+@bp.route("/a/<int:assignment_id>", methods=["POST"])
+@roles_required("shopper")
+def submit(assignment_id: int):
+    """Final submission, from the page's script (JSON answer) or a plain form post."""
+    session = db.session()
+    assignment = get_assignment_or_404(assignment_id)
+    _version, instrument = shopping.instrument_of(session, assignment)
+    raw, evidence, errors = _answers_or_error(instrument, final=True)
+    wants_json = request.accept_mimetypes.best == "application/json"
+    if errors:
+        if wants_json:
+            return jsonify(message=_("Please complete the highlighted answers."), errors=errors), 422
+        flash(_("Please complete the highlighted answers."), "error")
+        response = shopping.latest_response(session, assignment.id)
+        return _checklist_page(assignment, response, formdata=request.form, errors=errors), 422
+    try:
+        outcome = shopping.submit(session, assignment=assignment, uuid=_uuid(), raw=raw,
+                                  evidence=evidence, visit_start=_time("visit_start"),
+                                  visit_end=_time("visit_end"))
+    except shopping.Conflict as conflict:
+        if wants_json:
+            return jsonify(message=CONFLICTS[conflict.code]()), 409
+        abort(409)
+    target = url_for("shopper.report", assignment_id=assignment.id)
+    if wants_json:
+        return jsonify(status=outcome.response.status, overall=outcome.response.overall,
+                       uuid=outcome.response.uuid, replay=outcome.replay, url=target)
+    flash(_("Report submitted. Thank you!"), "ok")
+    return redirect(target, code=303)
+
+
+def _uuid() -> str:
+    value = request.form.get("uuid", "")
+    try:
+        return str(uuid_module.UUID(value))
+    except ValueError:
+        abort(400)
+
+
+def _time(name: str) -> str | None:
+    value = request.form.get(name, "").strip()
+    if not value:
+        return None
+    if len(value) != 5 or value[2] != ":" or not (value[:2] + value[3:]).isdigit():
+        abort(400)
+    return value
+
+
+@bp.route("/a/<int:assignment_id>/report")
+@roles_required("shopper")
+def report(assignment_id: int):
+    session = db.session()
+    assignment = get_assignment_or_404(assignment_id)
+    version, instrument = shopping.instrument_of(session, assignment)
+    response = shopping.latest_response(session, assignment.id)
+    if response is None or response.status in shopping.OPEN:
+        return redirect(url_for("shopper.checklist", assignment_id=assignment.id))
+    return render_template(
+        "shopper/report.html", assignment=assignment, response=response, version=version,
+        instrument=instrument, store=session.get(Store, assignment.store_id),
+        answers=stored_answers(session, response.id), scores=stored_scores(session, response.id),
+        labels=queries.touchpoint_labels(session),
+    )
+
+
+@bp.route("/photos", methods=["POST"])
+@roles_required("shopper")
+def upload_photo():
+    upload = request.files.get("photo")
+    if upload is None:
+        return jsonify(message=_("No photo was sent.")), 400
+    messages = {
+        "too_large": (_("The photo is too large."), 413),
+        "not_image": (_("This file is not a photo."), 415),
+        "bad_type": (_("Only JPEG, PNG or WebP photos are accepted."), 415),
+        "too_big_dimensions": (_("The photo is too large."), 413),
+    }
+    try:
+        stored = store_photo(db.session(), data=upload.read(),
+                             storage=current_app.config["STORAGE_DIR"],
+                             max_bytes=current_app.config["PHOTO_MAX_BYTES"],
+                             uploaded_by=current_user.id)
+    except PhotoError as error:
+        message, status = messages[error.code]
+        return jsonify(message=message), status
+    db.session().commit()
+    return jsonify(sha256=stored.sha256,
+                   thumb=url_for("reviewer.photo", sha256=stored.sha256, thumb=1)), 201
+
+
+@bp.route("/sw.js")
+def service_worker():
+    """Served from /shopper/ so that it may control the shopper's pages."""
+    response = send_from_directory(ROOT / "static" / "js", "sw.js", max_age=0)
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -1,0 +1,107 @@
+"""Browser tests: the app served on a free local port, Debian's Chromium driven by Playwright
+at a phone viewport (390x844, touch). Screenshots go to test-artifacts/<area>/."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.db import new_session
+from app.migrate import upgrade
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """A fresh app on its own SQLite file, with the shipped instruments and a small network."""
+    from tests.factories import load_shipped, make_network
+
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "browser-test",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
+        "STORAGE_DIR": str(tmp_path / "storage"),
+    })
+    with app.app_context():
+        upgrade(app.extensions["engine"])
+        with new_session() as session:
+            app.config["NETWORK"] = make_network(session)
+            load_shipped(session)
+            session.commit()
+    return app
+
+
+@pytest.fixture
+def live_server(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    live_app.extensions["engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A phone-sized page (iPhone 12-ish: 390x844, touch), Chinese locale."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+        has_touch=True, locale="zh-CN",
+    )
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+class Shots:
+    """Numbered screenshots of one test, kept for a person to look at."""
+
+    def __init__(self, page, area: str):
+        self.page = page
+        self.folder = ARTIFACTS / area
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.n = 0
+
+    def __call__(self, name: str, full_page: bool = True) -> Path:
+        self.n += 1
+        path = self.folder / f"{self.n:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+def login(page, base: str, username: str, password: str = "correct horse battery") -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
