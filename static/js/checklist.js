@@ -80,8 +80,11 @@
   }
   function answerOf(el) {
     var id = el.dataset.item, type = el.dataset.type;
-    var checked = el.querySelector('input[type=radio][name="item_' + id + '"]:checked');
-    var raw = checked ? checked.value : (el.querySelector('[name="item_' + id + '"]') || {}).value;
+    var raw, input = el.querySelector('[name="item_' + id + '"]');
+    if (input && input.type === "radio") {
+      var checked = el.querySelector('input[type=radio][name="item_' + id + '"]:checked');
+      raw = checked ? checked.value : "";
+    } else raw = input ? input.value : "";
     if (raw === undefined || raw === "") return type === "photo" && draft.photos["item_" + id] ? "pending" : null;
     if (raw !== "na" && (type === "scale" || type === "nps" || type === "number")) {
       var n = Number(raw); return isNaN(n) ? raw : n;

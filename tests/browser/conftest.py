@@ -49,15 +49,42 @@ def live_app(tmp_path):
     return app
 
 
+class LiveServer:
+    """The app on a local port that can be stopped and started again (a real "no network":
+    the browser's offline switch alone does not cover service-worker fetches)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.port = 0
+        self.start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def __str__(self) -> str:
+        return self.url
+
+
 @pytest.fixture
-def live_server(live_app):
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+def server(live_app):
+    live = LiveServer(live_app)
+    yield live
+    live.stop()
     live_app.extensions["engine"].dispose()
+
+
+@pytest.fixture
+def live_server(server):
+    return server.url
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +107,9 @@ def phone(browser):
         has_touch=True, locale="zh-CN",
     )
     page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("response", lambda r: page.errors.append(f"{r.status} {r.url}") if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
     yield page
     context.close()
 

@@ -1,0 +1,124 @@
+"""The mystery shopper's whole flow on a phone, with the network going away in the middle:
+answer with skip logic, lose the connection, keep answering, reload, submit offline, come back
+online, see the report arrive exactly once, approve it as the reviewer and see its score."""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from app.db import new_session
+from app.domain.definitions import load_instrument, load_taxonomy
+from app.instruments import load_instrument as store_instrument
+from app.models import Assignment, InstrumentVersion, Response, Store, User
+from tests.browser.conftest import Shots, login
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture
+def assignment(live_app):
+    with live_app.app_context(), new_session() as session:
+        taxonomy = load_taxonomy(ROOT / "surveys" / "touchpoints.yaml")
+        store_instrument(session, load_instrument(ROOT / "tests/data/shop-case.yaml", taxonomy))
+        session.flush()
+        version = session.exec(select(InstrumentVersion).where(
+            InstrumentVersion.instrument_id == "shop-case")).one()
+        shopper = session.exec(select(User).where(User.username == "shopper")).one()
+        store = session.exec(select(Store).where(Store.code == "E1")).one()
+        row = Assignment(instrument_version_id=version.id, store_id=store.id,
+                         shopper_id=shopper.id, window_start=date.today(),
+                         window_end=date.today() + timedelta(days=3))
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def responses(app):
+    with app.app_context(), new_session() as session:
+        return session.exec(select(Response)).all()
+
+
+def tap(page, item_id, value):
+    page.locator(f"#item-{item_id} label.seg-btn:has(input[value='{value}'])").tap()
+
+
+def test_offline_checklist_reaches_the_reviewer_exactly_once(phone, server, live_app, assignment):
+    shots = Shots(phone, "shopper")
+    base = server.url
+    login(phone, base, "shopper")
+    phone.wait_for_url(f"{base}/shopper/")
+    assert "上海一店" in phone.content()
+    shots("home")
+
+    phone.locator("a.card.assignment").first.tap()
+    phone.wait_for_url(f"{base}/shopper/a/{assignment}")
+    phone.wait_for_function("document.documentElement.dataset.offlineReady === '1'")
+    # skip logic: the card question appears only after a greeting
+    assert not phone.errors, phone.errors
+    assert phone.locator("#item-card_given").is_hidden()
+    tap(phone, "greeted", "yes")
+    assert phone.locator("#item-card_given").is_visible()
+    tap(phone, "card_given", "yes")
+    tap(phone, "drinks", "na")
+    phone.wait_for_selector("#save-state [data-state=saved]")
+    assert "已保存" in phone.locator("#save-state").inner_text()
+    phone.evaluate("window.scrollTo(0, 500)")
+    assert abs(phone.locator("#head").bounding_box()["y"]) <= 1  # progress sticks to the top
+    shots("answered-online", full_page=False)
+
+    # the network goes away: the server stops, the phone says it is offline
+    server.stop()
+    phone.context.set_offline(True)
+    assert phone.locator("#item-licence_checked").is_hidden()
+    tap(phone, "test_drive_offered", "yes")
+    assert phone.locator("#item-licence_checked").is_visible()
+    tap(phone, "licence_checked", "yes")
+    phone.wait_for_selector("#save-state [data-state=local]")
+    assert "已保存在手机上" in phone.locator("#save-state").inner_text()
+    shots("answered-offline", full_page=False)
+
+    # reload while offline: the page comes from the service worker, the answers from the phone
+    phone.reload()
+    phone.wait_for_selector("#checklist")
+    assert phone.locator("#item-greeted input[value=yes]").is_checked()
+    assert phone.locator("#item-licence_checked input[value=yes]").is_checked()
+    assert phone.locator("#item-route_rating").is_visible()
+    shots("reloaded-offline")
+
+    # a required answer is missing: the phone says which, without the network
+    phone.locator("#submit-report").tap()
+    assert phone.locator("#item-route_rating .field-error").is_visible()
+    shots("missing-answer", full_page=False)
+    tap(phone, "route_rating", "4")
+    phone.locator("#submit-report").tap()
+    phone.wait_for_selector("#offline-banner:not([hidden])")
+    assert "联网后将自动提交" in phone.locator("#offline-banner").inner_text()
+    shots("queued-offline", full_page=False)
+    assert responses(live_app)[0].status == "draft"  # only the online answers reached the server
+
+    # back online: the queued report is sent by itself
+    server.start()
+    phone.context.set_offline(False)
+    phone.wait_for_url(f"{base}/shopper/a/{assignment}/report", timeout=20000)
+    shots("submitted")
+    stored = responses(live_app)
+    assert len(stored) == 1 and stored[0].status == "submitted"
+    with live_app.app_context(), new_session() as session:
+        assert session.exec(select(func.count()).select_from(Response)).one() == 1
+
+    # the reviewer approves it and sees its score
+    phone.locator("button.link").tap()  # log out
+    phone.wait_for_url(f"{base}/login")
+    login(phone, base, "reviewer")
+    phone.wait_for_url(f"{base}/review/")
+    phone.locator("table a").first.tap()
+    expected = f"{stored[0].overall:.1f}"
+    assert expected in phone.locator(".overall").inner_text()
+    shots("review")
+    phone.locator("button[value=approve]").tap()
+    phone.wait_for_url(f"{base}/review/")
+    assert "报告已通过" in phone.content()
+    shots("approved")
+    assert [r.status for r in responses(live_app)] == ["approved"]
