@@ -28,9 +28,3 @@ def test_store_manager_sees_their_stores_only(app):
 def test_admin_sees_everything_and_shopper_nothing(app):
     assert _codes(app, "admin") is None
     assert _codes(app, "shopper") == []
-
-
-def test_manager_page_lists_only_stores_in_scope(client, auth):
-    auth.as_role("manager")
-    page = client.get("/manager/").get_data(as_text=True)
-    assert "共 2 家门店" in page

@@ -6,12 +6,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlmodel import func, select
 
 from app.db import new_session
 from app.domain.definitions import load_instrument, load_taxonomy
 from app.instruments import load_instrument as store_instrument
-from app.models import Assignment, InstrumentVersion, Response, Store, User
+from app.models import Answer, Assignment, InstrumentVersion, Photo, Response, Store, User
 from tests.browser.conftest import Shots, login
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -44,7 +45,15 @@ def tap(page, item_id, value):
     page.locator(f"#item-{item_id} label.seg-btn:has(input[value='{value}'])").tap()
 
 
-def test_offline_checklist_reaches_the_reviewer_exactly_once(phone, server, live_app, assignment):
+@pytest.fixture
+def big_photo(tmp_path):
+    path = tmp_path / "showroom.jpg"
+    Image.new("RGB", (3000, 2000), (30, 90, 160)).save(path, "JPEG", quality=95)
+    return path
+
+
+def test_offline_checklist_reaches_the_reviewer_exactly_once(phone, server, live_app, assignment,
+                                                              big_photo):
     shots = Shots(phone, "shopper")
     base = server.url
     login(phone, base, "shopper")
@@ -77,6 +86,9 @@ def test_offline_checklist_reaches_the_reviewer_exactly_once(phone, server, live
     tap(phone, "licence_checked", "yes")
     phone.wait_for_selector("#save-state [data-state=local]")
     assert "已保存在手机上" in phone.locator("#save-state").inner_text()
+    # a photo taken offline: downscaled on the phone, kept there until the report is sent
+    phone.set_input_files("[data-photo-for=item_showroom_photo]", str(big_photo))
+    phone.wait_for_selector("#item-showroom_photo img.thumb:not([hidden])")
     shots("answered-offline", full_page=False)
 
     # reload while offline: the page comes from the service worker, the answers from the phone
@@ -106,6 +118,11 @@ def test_offline_checklist_reaches_the_reviewer_exactly_once(phone, server, live
     stored = responses(live_app)
     assert len(stored) == 1 and stored[0].status == "submitted"
     with live_app.app_context(), new_session() as session:
+        photo = session.exec(select(Photo)).one()  # sent with the report
+        assert (photo.width, photo.height) == (1600, 1067) and photo.mime == "image/jpeg"
+        answer = session.exec(select(Answer).where(Answer.item_id == "showroom_photo")).one()
+        assert photo.sha256 in answer.value
+    with live_app.app_context(), new_session() as session:
         assert session.exec(select(func.count()).select_from(Response)).one() == 1
 
     # the reviewer approves it and sees its score
@@ -116,6 +133,7 @@ def test_offline_checklist_reaches_the_reviewer_exactly_once(phone, server, live
     phone.locator("table a").first.tap()
     expected = f"{stored[0].overall:.1f}"
     assert expected in phone.locator(".overall").inner_text()
+    assert phone.locator(".answers img.thumb").count() == 1
     shots("review")
     phone.locator("button[value=approve]").tap()
     phone.wait_for_url(f"{base}/review/")
