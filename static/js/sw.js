@@ -1,7 +1,7 @@
 // Service worker for the shopper's pages: pages network-first (fall back to the copy from the
 // last visit), static files cache-first. Answers never live here: drafts are in localStorage.
 const CACHE = "tp-shopper-v1";
-const STATIC = ["/static/css/app.css", "/static/js/checklist.js", "/static/vendor/htmx.min.js",
+const STATIC = ["/static/css/app.css", "/static/js/checklist.js", "/static/js/show_if.js", "/static/vendor/htmx.min.js",
   "/static/js/register-sw.js"];
 
 self.addEventListener("install", (event) => {
