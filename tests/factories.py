@@ -70,3 +70,26 @@ def make_network(session: Session) -> dict:
     session.add(ManagerStore(user_id=users["store_manager"].id, store_id=stores[2].id))
     session.flush()
     return {"regions": (east, west), "stores": stores, "users": users}
+
+
+def assign_test_checklist(session: Session, *, shopper: str = "shopper", store_code: str = "E1") -> int:
+    """Load tests/data/shop-case.yaml and assign it to a shopper for a store; the assignment id."""
+    from datetime import date, timedelta
+
+    from sqlmodel import select
+
+    from app.domain.definitions import load_instrument as read_instrument
+    from app.models import Assignment, InstrumentVersion
+
+    taxonomy = load_taxonomy(SURVEYS / "touchpoints.yaml")
+    load_instrument(session, read_instrument(ROOT / "tests" / "data" / "shop-case.yaml", taxonomy))
+    session.flush()
+    version = session.exec(select(InstrumentVersion).where(
+        InstrumentVersion.instrument_id == "shop-case")).one()
+    user = session.exec(select(User).where(User.username == shopper)).one()
+    store = session.exec(select(Store).where(Store.code == store_code)).one()
+    assignment = Assignment(instrument_version_id=version.id, store_id=store.id, shopper_id=user.id,
+                            window_start=date.today(), window_end=date.today() + timedelta(days=3))
+    session.add(assignment)
+    session.commit()
+    return assignment.id

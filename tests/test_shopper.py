@@ -3,7 +3,6 @@
 import io
 import json
 import uuid
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,10 +10,9 @@ from PIL import Image
 from sqlmodel import func, select
 
 from app.db import new_session
-from app.domain.definitions import load_instrument, load_taxonomy
-from app.instruments import load_instrument as store_instrument
-from app.models import Answer, Assignment, Response, Store, TouchpointScore, User
+from app.models import Answer, Response, TouchpointScore
 from tests.conftest import csrf_token
+from tests.factories import assign_test_checklist
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
@@ -24,21 +22,7 @@ ROOT = Path(__file__).parent.parent
 def assignment_id(app):
     """The test checklist assigned to `shopper` for store E1."""
     with app.app_context(), new_session() as session:
-        taxonomy = load_taxonomy(ROOT / "surveys" / "touchpoints.yaml")
-        store_instrument(session, load_instrument(DATA / "shop-case.yaml", taxonomy))
-        session.flush()
-        from app.models import InstrumentVersion
-
-        version = session.exec(select(InstrumentVersion).where(
-            InstrumentVersion.instrument_id == "shop-case")).one()
-        shopper = session.exec(select(User).where(User.username == "shopper")).one()
-        store = session.exec(select(Store).where(Store.code == "E1")).one()
-        assignment = Assignment(instrument_version_id=version.id, store_id=store.id,
-                                shopper_id=shopper.id, window_start=date.today(),
-                                window_end=date.today() + timedelta(days=3))
-        session.add(assignment)
-        session.commit()
-        return assignment.id
+        return assign_test_checklist(session)
 
 
 @pytest.fixture

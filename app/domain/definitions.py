@@ -10,27 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from . import show_if
 from .item_types import REGISTRY
-
-Path_ = tuple[str | int, ...]
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+from .yaml_lines import Path_, Problem, pydantic_problems, read_yaml
 
 
 class DefinitionError(ValueError):
@@ -154,120 +141,6 @@ class Taxonomy(_Strict):
         return {t.id for t in self.touchpoints}
 
 
-# --- YAML with line numbers -------------------------------------------------------------
-
-
-class _Lines:
-    """Maps a path inside the document to the line it starts on (1-based)."""
-
-    def __init__(self) -> None:
-        self.lines: dict[Path_, int] = {}
-
-    def line(self, path: Path_) -> int:
-        while path not in self.lines and path:
-            path = path[:-1]
-        return self.lines.get(path, 1)
-
-
-def _read_yaml(text: str, file: str) -> tuple[Any, _Lines, list[Problem]]:
-    lines = _Lines()
-    problems: list[Problem] = []
-    try:
-        loader = yaml.SafeLoader(text)
-    except yaml.reader.ReaderError as error:
-        line = text[: error.position].count("\n") + 1
-        return None, lines, [Problem(file, line, f"YAML syntax error: {error.reason} "
-                                                 f"(character #x{error.character:04x})")]
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            return None, lines, [Problem(file, 1, "the file is empty")]
-
-        budget = [20_000]  # aliases can multiply nodes ("billion laughs"): stop early
-
-        def build(node: yaml.Node, path: Path_) -> Any:
-            budget[0] -= 1
-            if budget[0] < 0:
-                raise yaml.YAMLError("the document is too large (too many nodes or aliases)")
-            lines.lines[path] = node.start_mark.line + 1
-            if isinstance(node, yaml.MappingNode):
-                loader.flatten_mapping(node)
-                result: dict[str, Any] = {}
-                for key_node, value_node in node.value:
-                    key = loader.construct_object(key_node, deep=True)
-                    if not isinstance(key, str):
-                        key = str(key)
-                    if key in result:
-                        problems.append(
-                            Problem(file, key_node.start_mark.line + 1, f"duplicate key '{key}'")
-                        )
-                    result[key] = build(value_node, (*path, key))
-                    lines.lines[(*path, key)] = key_node.start_mark.line + 1
-                return result
-            if isinstance(node, yaml.SequenceNode):
-                return [build(child, (*path, i)) for i, child in enumerate(node.value)]
-            return loader.construct_object(node, deep=True)
-
-        return build(root, ()), lines, problems
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        reason = error.problem or error.context or "invalid YAML"
-        return None, lines, [Problem(file, line, f"YAML syntax error: {reason}")]
-    except yaml.reader.ReaderError as error:
-        line = text[: error.position].count("\n") + 1
-        return None, lines, [Problem(file, line, f"YAML syntax error: {error.reason}")]
-    except yaml.YAMLError as error:
-        return None, lines, [Problem(file, 1, f"YAML syntax error: {error}")]
-    except RecursionError:
-        return None, lines, [Problem(file, 1, "YAML is nested too deeply")]
-    finally:
-        loader.dispose()
-
-
-def _dotted(loc: Path_) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "document"
-
-
-_MESSAGES = {
-    "missing": "{where}: required field is missing",
-    "extra_forbidden": "{where}: unknown field",
-    "string_type": "{where}: must be text (put it in quotes)",
-    "string_too_short": "{where}: must not be empty",
-    "greater_than_equal": "{where}: must be at least {ge}, got {input}",
-    "less_than_equal": "{where}: must be at most {le}, got {input}",
-    "literal_error": "{where}: must be one of {expected}, got {input!r}",
-    "string_pattern_mismatch": "{where}: {input!r} is not a valid id "
-    "(lower-case letters, digits and '_' or '-')",
-    "too_short": "{where}: must have at least one entry",
-    "int_type": "{where}: must be a whole number, got {input!r}",
-    "int_parsing": "{where}: must be a whole number, got {input!r}",
-    "float_parsing": "{where}: must be a number, got {input!r}",
-    "float_type": "{where}: must be a number, got {input!r}",
-    "bool_type": "{where}: must be true or false, got {input!r}",
-    "bool_parsing": "{where}: must be true or false, got {input!r}",
-    "model_type": "{where}: must be a mapping of fields",
-    "list_type": "{where}: must be a list",
-}
-
-
-def _pydantic_problems(error: ValidationError, file: str, lines: _Lines) -> list[Problem]:
-    problems = []
-    for detail in error.errors():
-        loc = tuple(detail["loc"])
-        template = _MESSAGES.get(detail["type"])
-        context = {**(detail.get("ctx") or {}), "input": detail.get("input"), "where": _dotted(loc)}
-        try:
-            message = template.format(**context) if template else None
-        except (KeyError, IndexError, ValueError):
-            message = None
-        problems.append(Problem(file, lines.line(loc), message or f"{_dotted(loc)}: {detail['msg']}"))
-    return problems
-
-
 def _item_problems(item: Item, path: Path_) -> list[tuple[Path_, str]]:
     found: list[tuple[Path_, str]] = []
     kind = REGISTRY.get(item.type)
@@ -347,7 +220,7 @@ def _show_if_problems(item: Item, path: Path_, earlier: set[str], instrument: In
 
 def parse_instrument(text: str, file: str = "<text>", taxonomy_ids: set[str] | None = None) -> Instrument:
     """YAML text -> Instrument, or DefinitionError with every problem found."""
-    data, lines, problems = _read_yaml(text, file)
+    data, lines, problems = read_yaml(text, file)
     if data is None and not problems:
         problems = [Problem(file, 1, "the file is empty")]
     if problems:
@@ -357,7 +230,7 @@ def parse_instrument(text: str, file: str = "<text>", taxonomy_ids: set[str] | N
     try:
         instrument = Instrument.model_validate(data)
     except ValidationError as error:
-        raise DefinitionError(sorted(_pydantic_problems(error, file, lines))) from None
+        raise DefinitionError(sorted(pydantic_problems(error, file, lines))) from None
     semantic = _semantic_problems(instrument, taxonomy_ids)
     if semantic:
         raise DefinitionError(sorted(Problem(file, lines.line(p), m) for p, m in semantic))
@@ -365,13 +238,13 @@ def parse_instrument(text: str, file: str = "<text>", taxonomy_ids: set[str] | N
 
 
 def parse_taxonomy(text: str, file: str = "<text>") -> Taxonomy:
-    data, lines, problems = _read_yaml(text, file)
+    data, lines, problems = read_yaml(text, file)
     if problems:
         raise DefinitionError(problems)
     try:
         taxonomy = Taxonomy.model_validate(data)
     except ValidationError as error:
-        raise DefinitionError(sorted(_pydantic_problems(error, file, lines))) from None
+        raise DefinitionError(sorted(pydantic_problems(error, file, lines))) from None
     ids = [t.id for t in taxonomy.touchpoints]
     duplicates = [
         Problem(file, lines.line(("touchpoints", i, "id")), f"duplicate touchpoint id '{tid}'")

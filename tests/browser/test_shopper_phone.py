@@ -2,7 +2,6 @@
 answer with skip logic, lose the connection, keep answering, reload, submit offline, come back
 online, see the report arrive exactly once, approve it as the reviewer and see its score."""
 
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,30 +9,18 @@ from PIL import Image
 from sqlmodel import func, select
 
 from app.db import new_session
-from app.domain.definitions import load_instrument, load_taxonomy
-from app.instruments import load_instrument as store_instrument
-from app.models import Answer, Assignment, InstrumentVersion, Photo, Response, Store, User
+from app.models import Answer, Photo, Response
 from tests.browser.conftest import Shots, login
+from tests.factories import assign_test_checklist
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.fixture
 def assignment(live_app):
+    """The test checklist assigned to `shopper` for store E1."""
     with live_app.app_context(), new_session() as session:
-        taxonomy = load_taxonomy(ROOT / "surveys" / "touchpoints.yaml")
-        store_instrument(session, load_instrument(ROOT / "tests/data/shop-case.yaml", taxonomy))
-        session.flush()
-        version = session.exec(select(InstrumentVersion).where(
-            InstrumentVersion.instrument_id == "shop-case")).one()
-        shopper = session.exec(select(User).where(User.username == "shopper")).one()
-        store = session.exec(select(Store).where(Store.code == "E1")).one()
-        row = Assignment(instrument_version_id=version.id, store_id=store.id,
-                         shopper_id=shopper.id, window_start=date.today(),
-                         window_end=date.today() + timedelta(days=3))
-        session.add(row)
-        session.commit()
-        return row.id
+        return assign_test_checklist(session)
 
 
 def responses(app):
