@@ -5,9 +5,9 @@ PY      := $(VENV)/bin/python
 FLASK   := $(VENV)/bin/flask --app app
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup run serve db test lint bench browser translations messages clean
+.PHONY: setup run serve db test lint bench browser translations messages clean fonts ocr-tools
 
-setup: $(VENV)/.installed static/vendor/htmx.min.js translations
+setup: $(VENV)/.installed static/vendor/htmx.min.js translations fonts
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,23 @@ run: db
 browser:
 	@test -x $(CHROMIUM) || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
-test: setup browser
+# PDFs: one CJK subset font (GB2312, ~2.7 MB, git-ignored) cut with fontTools from Debian's
+# fonts-noto-cjk; WeasyPrint loads it by @font-face (see app/fonts.py for why).
+NOTO_CJK := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+fonts: static/fonts/TouchpointCJK-Regular.otf
+
+static/fonts/TouchpointCJK-Regular.otf: $(VENV)/.installed app/fonts.py
+	@test -e $(NOTO_CJK) || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk)
+	$(PY) -m app.fonts
+
+# The poster test reads the rendered PDF back with OCR (Debian packages, never downloads).
+ocr-tools:
+	@command -v tesseract >/dev/null && command -v pdftoppm >/dev/null \
+	  && test -e /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata \
+	  || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	      tesseract-ocr tesseract-ocr-chi-sim poppler-utils)
+
+test: setup browser ocr-tools
 	$(PY) -m pytest
 
 # Benchmarks print their figures (never timed assertions in tests).
@@ -48,7 +64,7 @@ bench: setup
 	$(PY) -m bench
 
 lint: setup
-	$(VENV)/bin/ruff check app tests
+	$(VENV)/bin/ruff check app tests bench
 
 messages: setup
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot .

@@ -10,9 +10,9 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     from . import auth, cli, db, errors, i18n
-    from .blueprints import admin, assignments, cases, manager, public, reviewer, shopper
+    from .blueprints import admin, assignments, cases, manager, public, qr, reviewer, shopper
     from .config import ROOT, from_environment
-    from .extensions import csrf, htmx, login_manager
+    from .extensions import csrf, htmx, limiter, login_manager
 
     app = Flask(
         __name__,
@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
@@ -40,4 +41,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(assignments.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(qr.bp)
     return app

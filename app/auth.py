@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -16,7 +16,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from . import db
-from .extensions import login_manager
+from .extensions import limiter, login_manager
 from .models import User
 
 bp = Blueprint("auth", __name__)
@@ -81,6 +81,7 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     form = LoginForm()
     error = None
@@ -110,7 +111,7 @@ def logout():
 
 @bp.route("/lang/<code>")
 def set_language(code: str):
-    from flask import current_app, session
+    from flask import session
 
     if code not in current_app.config["LANGUAGES"]:
         abort(404)

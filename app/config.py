@@ -26,5 +26,12 @@ def from_environment() -> dict:
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(ROOT / "instance" / "storage")),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # whole request; a photo alone is capped lower
         "PHOTO_MAX_BYTES": 8 * 1024 * 1024,
+        "SHRINKAGE_K": float(os.environ.get("SHRINKAGE_K", "5")),  # empirical-Bayes prior weight
+        # password guessing: attempts per address (storage shared via RATELIMIT_STORAGE_URI)
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
         "SMALL_SAMPLE": int(os.environ.get("SMALL_SAMPLE", "5")),
+        # rate limits of the public survey; share between processes with e.g. redis://host:6379
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # the address printed in QR codes (else the address the admin is using)
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
     }

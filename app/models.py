@@ -191,3 +191,72 @@ class ResponseEvidence(SQLModel, table=True):
     response_id: int = Field(foreign_key="response.id", primary_key=True)
     item_id: str = Field(max_length=64, primary_key=True)
     sha256: str = Field(foreign_key="photo.sha256", max_length=64)
+
+
+# --- QR surveys and follow-up cases (migration 0003) -------------------------------------
+
+
+class SurveyTokenBatch(SQLModel, table=True):
+    """A printed sheet of single-use codes for one store and customer instrument."""
+
+    __tablename__ = "survey_token_batch"
+    id: int | None = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    instrument_id: str = Field(max_length=64)
+    label: str = Field(default="", max_length=200)
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class SurveyToken(SQLModel, table=True):
+    """One single-use code (an order or delivery); `used_at` is set once, atomically."""
+
+    __tablename__ = "survey_token"
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="survey_token_batch.id", index=True)
+    store_id: int = Field(foreign_key="store.id")
+    instrument_id: str = Field(max_length=64)
+    reference: str = Field(default="", max_length=64)  # order or delivery number
+    used_at: datetime | None = None
+    response_id: int | None = Field(default=None, foreign_key="response.id")
+
+
+class SurveyDeviceAnswer(SQLModel, table=True):
+    """Which device (a random cookie, stored hashed) answered a store-level code, and when."""
+
+    __tablename__ = "survey_device_answer"
+    __table_args__ = (Index("ix_sda_device", "device", "store_id", "instrument_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    device: str = Field(max_length=64)
+    store_id: int = Field(foreign_key="store.id")
+    instrument_id: str = Field(max_length=64)
+    response_id: int = Field(foreign_key="response.id", unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+CASE_STATUSES = ("open", "closed")
+
+
+class FollowUpCase(SQLModel, table=True):
+    """An unhappy customer answer (or a call-back request) that a store must act on."""
+
+    __tablename__ = "follow_up_case"
+    __table_args__ = (Index("ix_case_store_status", "store_id", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", unique=True)
+    store_id: int = Field(foreign_key="store.id")
+    instrument_id: str = Field(max_length=64)
+    reasons: str = Field(max_length=64)  # comma-separated: detractor, low_overall, call_back
+    nps: int | None = None
+    overall: int | None = None
+    phone: str = Field(default="", max_length=32)  # only with the customer's consent
+    status: str = Field(default="open", max_length=16)
+    opened_at: datetime = Field(default_factory=utcnow)
+    due_at: datetime
+    contacted_at: datetime | None = None
+    contacted_by: int | None = Field(default=None, foreign_key="user.id")
+    contact_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    resolution: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    closed_at: datetime | None = None
+    closed_by: int | None = Field(default=None, foreign_key="user.id")

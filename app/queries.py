@@ -3,10 +3,7 @@ over answers. Labels are fetched in one batch by the caller."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from .models import (
@@ -16,60 +13,8 @@ from .models import (
     Response,
     Store,
     Touchpoint,
-    TouchpointScore,
     User,
 )
-
-
-@dataclass(frozen=True)
-class TouchpointRow:
-    touchpoint_id: str
-    label_zh: str
-    label_en: str
-    target: float
-    mean: float
-    n: int
-    critical_failures: int
-
-    @property
-    def gap(self) -> float:
-        return self.mean - self.target
-
-
-def short_board(
-    session: Session,
-    *,
-    kind: str,
-    stage: str,
-    start: date,
-    end: date,
-    store_ids: set[int] | None,
-) -> list[TouchpointRow]:
-    """Touchpoints weakest first for the scope; only counted responses."""
-    s = TouchpointScore
-    query = (
-        select(
-            s.touchpoint_id,
-            Touchpoint.label_zh,
-            Touchpoint.label_en,
-            Touchpoint.target,
-            func.avg(s.score),
-            func.count(),
-            func.sum(case((s.critical_failed, 1), else_=0)),
-        )
-        .join(Touchpoint, Touchpoint.id == s.touchpoint_id)
-        .where(s.counted, s.kind == kind, s.stage == stage, s.day >= start, s.day <= end)
-        .group_by(s.touchpoint_id, Touchpoint.label_zh, Touchpoint.label_en, Touchpoint.target)
-    )
-    if store_ids is not None:
-        if not store_ids:
-            return []
-        query = query.where(s.store_id.in_(store_ids))
-    rows = [
-        TouchpointRow(tp, zh, en, float(target), float(mean), int(n), int(crit or 0))
-        for tp, zh, en, target, mean, n, crit in session.exec(query)
-    ]
-    return sorted(rows, key=lambda r: (r.mean, r.touchpoint_id))
 
 
 def touchpoint_labels(session: Session) -> dict[str, dict[str, str]]:

@@ -24,6 +24,10 @@ PASSWORD = "correct horse battery"
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
+        # a connection an earlier test left open must not block the reset (it would wait forever)
+        conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
@@ -41,7 +45,7 @@ def database_url(request, tmp_path) -> str:
 def bare_app(database_url):
     """An app on a migrated, empty database."""
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test",
-                      "SURVEYS_DIR": str(SURVEYS)})
+                      "SURVEYS_DIR": str(SURVEYS), "LOGIN_RATE_LIMIT": "100000 per minute"})
     with app.app_context():
         upgrade(app.extensions["engine"])
     yield app

@@ -107,3 +107,16 @@ def test_deactivated_user_cannot_log_in(app, auth):
         session.add(user)
         session.commit()
     assert auth.login("shopper").status_code == 401
+
+
+def test_password_guessing_is_rate_limited(app, client, auth):
+    from app.extensions import limiter
+
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    with app.app_context():
+        limiter.reset()  # counters are per process: start from zero whatever ran before
+    for _ in range(3):
+        assert auth.login("admin", "guess").status_code == 401
+    reply = auth.login("admin")  # even the right password waits now
+    assert reply.status_code == 429 and "尝试次数过多" in reply.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302

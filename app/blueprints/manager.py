@@ -1,43 +1,205 @@
-"""Managers: the short board of their scope."""
+"""Managers: the short board of their scope, store league, heat map, trends, drill-down and
+exports. Every route reads its filters through `_filters()`, which keeps the scope inside
+what the user may see (403 for another region, 404 for another region's store)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, make_response, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
+from sqlmodel import select
 
-from .. import db, queries
+from .. import charts, dashboard, db, exports
+from .. import queries_dashboard as q
 from ..auth import roles_required
+from ..domain.ranking import recent_periods
+from ..errors import abort_with
+from ..instruments import definition
+from ..models import InstrumentVersion, Response, Store
+from ..responses import counts, stored_answers, stored_scores
 from ..scope import visible_store_ids
+from ..shopping import stored_evidence
 
 bp = Blueprint("manager", __name__, url_prefix="/manager")
 
-KINDS = ("mystery_shop", "customer_survey")
-STAGES = ("sales", "aftersales")
+
+def _filters() -> dashboard.Filters:
+    session = db.session()
+    visible = visible_store_ids(session, current_user)
+    try:
+        return dashboard.parse_filters(session, current_user, request.args, visible=visible,
+                                       today=date.today(),
+                                       default_k=current_app.config.get("SHRINKAGE_K", 5))
+    except dashboard.BadFilter:
+        abort_with(400, _("These filters are not valid. Please choose them again."))
+    except dashboard.Forbidden:
+        abort(403)
+    except dashboard.NotFound:
+        abort(404)
+
+
+TITLES = {
+    "board": lambda: _("Short board"), "league": lambda: _("Store league"),
+    "heatmap": lambda: _("Heat map"), "trends": lambda: _("Trends"),
+    "touchpoint": lambda: _("Drill-down"), "item": lambda: _("Drill-down"),
+    "response": lambda: _("Response"),
+}
+
+
+def _render(name: str, f: dashboard.Filters, **context):
+    """The full page, or only the dashboard (filters + view) for htmx requests."""
+    session = db.session()
+    visible = visible_store_ids(session, current_user)
+    stores = q.stores_with_regions(session, _store_choices(f, visible))
+    context.update(
+        f=f, fragment=name, title=TITLES[name](), small_n=current_app.config["SMALL_SAMPLE"],
+        endpoint=request.endpoint, view_args=request.view_args or {},
+        period_options=recent_periods(date.today()),
+        regions=[r for r in q.regions(session)
+                 if visible is None or r.id == current_user.region_id],
+        scope_stores=sorted(stores.values(), key=lambda sr: sr[0].code),
+    )
+    partial = request.headers.get("HX-Request") and request.headers.get("HX-Target") == "dash"
+    page = render_template("manager/_dash.html" if partial else "manager/page.html", **context)
+    response = make_response(page)
+    response.headers["Vary"] = "HX-Request, HX-Target"
+    return response
+
+
+def _store_choices(f: dashboard.Filters, visible: set[int] | None) -> set[int] | None:
+    if visible is not None:
+        return visible
+    region_id = f.region.id if f.region else (f.store.region_id if f.store else None)
+    if region_id is None:
+        return set()  # the network's 2,000 stores are picked through a region first
+    return set(db.session().exec(select(Store.id).where(Store.region_id == region_id)))
+
+
+MANAGERS = ("manager", "admin")
 
 
 @bp.route("/")
-@roles_required("manager", "admin")
+@roles_required(*MANAGERS)
 def index():
-    kind = request.args.get("kind") if request.args.get("kind") in KINDS else KINDS[0]
-    stage = request.args.get("stage") if request.args.get("stage") in STAGES else STAGES[0]
-    end = date.today()
-    start = end - timedelta(days=90)
-    session = db.session()
-    store_ids = visible_store_ids(session, current_user)
-    rows = queries.short_board(
-        session, kind=kind, stage=stage, start=start, end=end, store_ids=store_ids
-    )
-    context = {
-        "rows": rows,
-        "kind": kind,
-        "stage": stage,
-        "kinds": KINDS,
-        "stages": STAGES,
-        "start": start,
-        "end": end,
-        "small_sample": current_app.config["SMALL_SAMPLE"],
-        "stores": queries.stores_in_scope(session, store_ids),
+    f = _filters()
+    board = dashboard.build_board(db.session(), f, small_n=current_app.config["SMALL_SAMPLE"])
+    locale = _locale()
+    chart = charts.board_chart([
+        {"label": board.labels[r.touchpoint_id].get(locale) or r.touchpoint_id, "mean": r.mean,
+         "ci": r.stats.ci90, "target": r.target, "best": r.best_quartile, "small": r.small}
+        for r in board.rows], title=_("Touchpoints, weakest first"))
+    return _render("board", f, board=board, board_chart=chart)
+
+
+@bp.route("/league")
+@roles_required(*MANAGERS)
+def league():
+    f = _filters()
+    labels = {t.id: t for t in q.touchpoints(db.session(), f.stage)}
+    tp_id = request.args.get("tp") or next(iter(labels), "")
+    try:
+        table, stores = dashboard.build_league(db.session(), f, tp_id)
+    except dashboard.NotFound:
+        abort(404)
+    return _render("league", f, table=table, stores=stores, labels=labels)
+
+
+@bp.route("/heatmap")
+@roles_required(*MANAGERS)
+def heatmap():
+    f = _filters()
+    return _render("heatmap", f, heat=dashboard.build_heatmap(db.session(), f),
+                   heat_style=charts.heat_style, legend=charts.legend_swatches())
+
+
+@bp.route("/trends")
+@roles_required(*MANAGERS)
+def trends():
+    f = _filters()
+    rows, previous = dashboard.build_trends(db.session(), f)
+    labels = {t.id: t for t in q.touchpoints(db.session(), f.stage)}
+    lines = {
+        t.touchpoint_id: charts.trend_chart(
+            [(f"{y}-{mo:02d}", s.mean, s.n) for (y, mo), s in t.months], target=t.target,
+            title=getattr(labels[t.touchpoint_id], "label_en" if _locale() == "en" else "label_zh"))
+        for t in rows
     }
-    return render_template("manager/index.html", **context)
+    return _render("trends", f, trends=rows, previous=previous, labels=labels, charts=lines)
+
+
+@bp.route("/tp/<tp_id>")
+@roles_required(*MANAGERS)
+def touchpoint(tp_id: str):
+    f = _filters()
+    try:
+        rows = dashboard.item_rows(db.session(), f, tp_id)
+    except dashboard.NotFound:
+        abort(404)
+    labels = {t.id: t for t in q.touchpoints(db.session(), f.stage)}
+    return _render("touchpoint", f, tp=labels[tp_id], items=rows)
+
+
+@bp.route("/tp/<tp_id>/items/<item_id>")
+@roles_required(*MANAGERS)
+def item(tp_id: str, item_id: str):
+    f = _filters()
+    only_failed = request.args.get("all") != "1"
+    try:
+        row, answers = dashboard.item_detail(db.session(), f, tp_id, item_id,
+                                             only_failed=only_failed)
+    except dashboard.NotFound:
+        abort(404)
+    labels = {t.id: t for t in q.touchpoints(db.session(), f.stage)}
+    return _render("item", f, tp=labels[tp_id], item=row, answers=answers,
+                   only_failed=only_failed)
+
+
+@bp.route("/r/<int:response_id>")
+@roles_required(*MANAGERS)
+def response(response_id: int):
+    f = _filters()
+    session = db.session()
+    found = session.get(Response, response_id)
+    store = session.get(Store, found.store_id) if found else None
+    if found is None or not counts(found.kind, found.status) or not f.scope.contains(
+            store.id, store.region_id):
+        abort(404)
+    version = session.get(InstrumentVersion, found.instrument_version_id)
+    return _render("response", f, response=found, store=store, version=version,
+                   instrument=definition(version), answers=stored_answers(session, found.id),
+                   scores=stored_scores(session, found.id),
+                   evidence=stored_evidence(session, found.id),
+                   labels=dashboard_labels())
+
+
+def dashboard_labels() -> dict:
+    from ..queries import touchpoint_labels
+
+    return touchpoint_labels(db.session())
+
+
+@bp.route("/export/<what>.<fmt>")
+@roles_required(*MANAGERS)
+def export(what: str, fmt: str):
+    if what not in ("ranking", "responses") or fmt not in ("csv", "xlsx"):
+        abort(404)
+    f = _filters()
+    session = db.session()
+    if what == "ranking":
+        board = dashboard.build_board(session, f, small_n=current_app.config["SMALL_SAMPLE"])
+        rows = exports.ranking_rows(board, "en" if _locale() == "en" else "zh")
+    else:
+        rows = exports.response_rows(q.raw_answer_rows(session, scope=f.scope, kind=f.kind,
+                                                       **f.window()))
+    name = f"{what}-{f.stage}-{f.kind}-{f.period.key.replace('..', '_')}.{fmt}"
+    if fmt == "csv":
+        return exports.csv_response(rows, name)
+    return exports.xlsx_response(rows, name, what)
+
+
+def _locale() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "zh")

@@ -38,7 +38,7 @@ def live_app(tmp_path):
     app = create_app({
         "TESTING": True, "SECRET_KEY": "browser-test",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
-        "STORAGE_DIR": str(tmp_path / "storage"),
+        "STORAGE_DIR": str(tmp_path / "storage"), "LOGIN_RATE_LIMIT": "100000 per minute",
     })
     with app.app_context():
         upgrade(app.extensions["engine"])

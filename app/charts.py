@@ -1,0 +1,136 @@
+"""Server-side SVG charts (no JavaScript): the same markup goes into pages and PDF reports.
+
+Colours come from ColorBrewer's PuOr diverging scheme, which stays distinguishable for the
+common colour-vision deficiencies; every chart also carries the numbers as text.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+# below target (orange) ... above target (purple); text colour for each
+HEAT = [
+    (-15.0, "#b35806", "#fff"),
+    (-5.0, "#f1a340", "#000"),
+    (0.0, "#fee0b6", "#000"),
+    (5.0, "#d8daeb", "#000"),
+    (float("inf"), "#998ec3", "#000"),
+]
+HEAT_LABELS = ["< −15", "−15…−5", "−5…0", "0…+5", "≥ +5"]
+BAR, CI, TARGET, BEST = "#1f4e79", "#000", "#b35806", "#542788"
+
+
+def heat_style(value: float | None, target: float) -> str:
+    """Inline style for a heat-map cell: background by distance to target."""
+    if value is None:
+        return "background:#fff;color:#5b6775"
+    gap = value - target
+    for upper, fill, ink in HEAT:
+        if gap < upper:
+            return f"background:{fill};color:{ink}"
+    return ""
+
+
+def legend_swatches() -> list[tuple[str, str]]:
+    return [(label, f"background:{fill};color:{ink}")
+            for label, (_u, fill, ink) in zip(HEAT_LABELS, HEAT, strict=True)]
+
+
+def _x(value: float, left: float, width: float) -> float:
+    return left + width * max(0.0, min(100.0, value)) / 100
+
+
+def board_chart(rows: list[dict], *, title: str) -> Markup:
+    """Horizontal bars: mean with its 90% interval, target (orange tick) and the network's
+    best quartile (purple diamond). rows: {label, mean, ci, target, best, small}."""
+    left, width, step = 170, 440, 30
+    height = 30 + step * len(rows)
+    parts = [
+        f'<svg class="chart" role="img" viewBox="0 0 640 {height}" width="100%" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="12">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for tick in (0, 25, 50, 75, 100):
+        x = _x(tick, left, width)
+        parts.append(f'<line x1="{x:.1f}" y1="12" x2="{x:.1f}" y2="{height - 6}" '
+                     f'stroke="#d5dbe2"/><text x="{x:.1f}" y="10" text-anchor="middle" '
+                     f'fill="#5b6775">{tick}</text>')
+    for i, row in enumerate(rows):
+        y = 20 + i * step
+        mean = row.get("mean")
+        parts.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">'
+                     f'{escape(row["label"])}</text>')
+        if mean is None:
+            continue
+        opacity = "0.35" if row.get("small") else "1"
+        parts.append(f'<rect x="{left}" y="{y + 4}" width="{_x(mean, 0, width):.1f}" height="14" '
+                     f'fill="{BAR}" fill-opacity="{opacity}"/>')
+        if row.get("ci"):
+            lo, hi = (_x(v, left, width) for v in row["ci"])
+            parts.append(f'<line x1="{lo:.1f}" y1="{y + 11}" x2="{hi:.1f}" y2="{y + 11}" '
+                         f'stroke="{CI}" stroke-width="1.5"/>'
+                         + "".join(f'<line x1="{e:.1f}" y1="{y + 6}" x2="{e:.1f}" '
+                                   f'y2="{y + 16}" stroke="{CI}"/>' for e in (lo, hi)))
+        tx = _x(row["target"], left, width)
+        parts.append(f'<line x1="{tx:.1f}" y1="{y}" x2="{tx:.1f}" y2="{y + 22}" '
+                     f'stroke="{TARGET}" stroke-width="3"/>')
+        if row.get("best") is not None:
+            bx = _x(row["best"], left, width)
+            parts.append(f'<path d="M{bx:.1f} {y + 5}l5 6-5 6-5-6z" fill="{BEST}"/>')
+        label = f"{mean:.1f}" + (" ?" if row.get("small") else "")
+        end = _x(mean, left, width)
+        inside = end > left + width - 48  # no room on the right: write it inside the bar
+        parts.append(f'<text x="{end - 4 if inside else end + 4:.1f}" y="{y + 14}" '
+                     f'text-anchor="{"end" if inside else "start"}" '
+                     f'fill="{"#fff" if inside else "#1d2733"}" font-weight="bold" '
+                     f'paint-order="stroke" stroke="{BAR if inside else "#fff"}" stroke-width="3">'
+                     f'{escape(label)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def trend_chart(points: list[tuple[str, float | None, int]], *, target: float,
+                title: str, width: int = 320, height: int = 90) -> Markup:
+    """A small line chart of monthly means (gaps where a month has no data), target dashed.
+    points: (month label, mean or None, n)."""
+    left, right, top, bottom = 28, 8, 8, 18
+    inner_w, inner_h = width - left - right, height - top - bottom
+    known = [m for _l, m, _n in points if m is not None] + [target]
+    low = max(0.0, min(known) - 5)
+    high = min(100.0, max(known) + 5)
+    span = max(high - low, 1.0)
+
+    def y(v: float) -> float:
+        return top + inner_h * (1 - (v - low) / span)
+
+    def x(i: int) -> float:
+        return left + (inner_w * i / (len(points) - 1) if len(points) > 1 else inner_w / 2)
+
+    parts = [
+        f'<svg class="spark" role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="10">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{left}" y1="{y(target):.1f}" x2="{width - right}" y2="{y(target):.1f}" '
+        f'stroke="{TARGET}" stroke-dasharray="4 3"/>',
+        f'<text x="2" y="{y(high) + 8:.1f}" fill="#5b6775">{high:.0f}</text>',
+        f'<text x="2" y="{y(low):.1f}" fill="#5b6775">{low:.0f}</text>',
+    ]
+    segment: list[str] = []
+    for i, (_label, mean, _n) in enumerate(points + [("", None, 0)]):
+        if mean is None:
+            if len(segment) > 1:
+                parts.append(f'<polyline points="{" ".join(segment)}" fill="none" '
+                             f'stroke="{BAR}" stroke-width="2"/>')
+            segment = []
+            continue
+        segment.append(f"{x(i):.1f},{y(mean):.1f}")
+    for i, (label, mean, n) in enumerate(points):
+        if mean is not None:
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(mean):.1f}" r="2.5" fill="{BAR}">'
+                         f"<title>{escape(label)}: {mean:.1f} (n={n})</title></circle>")
+    for i in (0, len(points) - 1):
+        if points:
+            parts.append(f'<text x="{x(i):.1f}" y="{height - 4}" text-anchor="middle" '
+                         f'fill="#5b6775">{escape(points[i][0])}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -1,0 +1,347 @@
+"""The managers' dashboard as a pipeline: request filters -> checked scope -> SQL aggregates
+(`queries_dashboard`) -> ranking maths (`domain.ranking`) -> plain dataclasses for templates,
+charts and exports. No Flask imports here except through arguments: views pass the args.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import Session, select
+
+from . import queries_dashboard as q
+from .domain.item_types import NA, fraction
+from .domain.ranking import (
+    BoardRow,
+    Period,
+    Stats,
+    league,
+    months_between,
+    parse_period,
+    quantile,
+    rank_board,
+    shrink,
+    weakest,
+)
+from .instruments import definition
+from .models import InstrumentVersion, Region, Store, User
+from .queries_dashboard import Scope
+
+KINDS = ("mystery_shop", "customer_survey")
+STAGES = ("sales", "aftersales")
+
+
+class BadFilter(ValueError):
+    """A filter value that does not parse (400)."""
+
+
+class NotFound(LookupError):
+    """An unknown region, store, touchpoint, item or response (404)."""
+
+
+class Forbidden(PermissionError):
+    """Outside the user's scope (403)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    scope: Scope
+    period: Period
+    stage: str
+    kind: str
+    k: float
+    region: Region | None = None
+    store: Store | None = None
+
+    @property
+    def other_kind(self) -> str:
+        return KINDS[1] if self.kind == KINDS[0] else KINDS[0]
+
+    def args(self, **changes) -> dict:
+        """Query arguments reproducing this state (for url_for), with changes applied."""
+        out = {"stage": self.stage, "kind": self.kind}
+        if self.period.kind == "range":
+            out["from"], out["to"] = self.period.start.isoformat(), self.period.end.isoformat()
+        else:
+            out["period"] = self.period.key
+        if self.store is not None:
+            out["store"] = self.store.code
+        elif self.region is not None:
+            out["region"] = self.region.code
+        out.update(changes)
+        return {key: value for key, value in out.items() if value not in (None, "")}
+
+    def window(self) -> dict:
+        return {"stage": self.stage, "start": self.period.start, "end": self.period.end}
+
+
+def parse_filters(session: Session, user: User, args, *, visible: set[int] | None,
+                  today: date, default_k: float) -> Filters:
+    """Read and check the filters; the scope never leaves what `visible` allows."""
+    stage = args.get("stage") or STAGES[0]
+    kind = args.get("kind") or KINDS[0]
+    if stage not in STAGES or kind not in KINDS:
+        raise BadFilter("stage/kind")
+    period = parse_period(args.get("period"), args.get("from"), args.get("to"), today=today)
+    if period is None:
+        raise BadFilter("period")
+    try:
+        k = float(args.get("k") or default_k)
+    except ValueError as error:
+        raise BadFilter("k") from error
+    if not 0 <= k <= 1000:
+        raise BadFilter("k")
+    scope, region, store = _scope(session, user, args, visible)
+    return Filters(scope, period, stage, kind, k, region, store)
+
+
+def _scope(session, user, args, visible):
+    store_code, region_code = args.get("store"), args.get("region")
+    if store_code:
+        store = session.exec(select(Store).where(Store.code == store_code)).first()
+        if store is None or (visible is not None and store.id not in visible):
+            raise NotFound("store")  # another region's store looks like no store at all
+        return Scope("stores", store_ids=frozenset({store.id})), None, store
+    if region_code:
+        region = session.exec(select(Region).where(Region.code == region_code)).first()
+        if region is None:
+            raise NotFound("region")
+        if visible is not None:
+            members = set(session.exec(select(Store.id).where(Store.region_id == region.id)))
+            if not members or not members <= visible:
+                raise Forbidden("region")
+        return Scope("region", region_id=region.id), region, None
+    if visible is None:
+        return Scope("network"), None, None
+    if user.region_id is not None:
+        return Scope("region", region_id=user.region_id), session.get(Region, user.region_id), None
+    return Scope("stores", store_ids=frozenset(visible)), None, None
+
+
+# ---- short board ------------------------------------------------------------------------
+
+
+@dataclass
+class Board:
+    filters: Filters
+    rows: list[BoardRow]
+    labels: dict[str, dict[str, str]]
+    stores: dict[int, tuple[Store, Region]]
+    scope_store_ids: list[int]
+    has_outcome: bool
+    responses: int = 0
+
+
+@dataclass
+class _Network:
+    per_store: dict[str, dict[int, Stats]]
+    region_of: dict[int, int]
+
+
+def _network(session: Session, f: Filters, kind: str) -> _Network:
+    per_store, region_of = q.store_stats(session, kind=kind, scope=None, **f.window())
+    return _Network(per_store, region_of)
+
+
+def _in_scope(f: Filters, net: _Network, tp: str) -> dict[int, Stats]:
+    stores = net.per_store.get(tp, {})
+    return {sid: s for sid, s in stores.items() if f.scope.contains(sid, net.region_of[sid])}
+
+
+def build_board(session: Session, f: Filters, *, small_n: int, count: int = 3) -> Board:
+    tps = q.touchpoints(session, f.stage)
+    net = _network(session, f, f.kind)
+    other = q.scope_stats(session, kind=f.other_kind, scope=f.scope, **f.window())
+    items = q.outcome_items(session, f.stage)
+    moments = q.outcome_moments(session, scope=f.scope, items=items, **f.window())
+    rows, scope_ids = [], set()
+    for tp in tps:
+        stores = _in_scope(f, net, tp.id)
+        scope_ids.update(stores)
+        everyone = net.per_store.get(tp.id, {})
+        network_mean = Stats.total_of(everyone.values()).mean
+        shrunk = [shrink(s.n, s.mean, network_mean, f.k) for s in everyone.values()]
+        importance = moments[tp.id].correlation if tp.id in moments else None
+        ranked = weakest(stores, network_mean, f.k, count) if len(stores) > 1 else []
+        stats = Stats.total_of(stores.values())
+        if stats.n == 0 and other.get(tp.id) is None:
+            continue
+        rows.append(BoardRow(
+            tp.id, tp.target, stats, other.get(tp.id, Stats()),
+            best_quartile=quantile(shrunk, 0.75), network_mean=network_mean,
+            importance=importance, weakest_stores=ranked,
+        ))
+    rows = rank_board(rows, small_n=small_n)
+    labels = {tp.id: {"zh": tp.label_zh, "en": tp.label_en} for tp in tps}
+    shown = {s.store_id for r in rows for s in r.weakest_stores}
+    return Board(f, rows, labels, q.stores_with_regions(session, shown), sorted(scope_ids),
+                 bool(items), sum(r.stats.n for r in rows))
+
+
+# ---- league and heat map ----------------------------------------------------------------
+
+
+@dataclass
+class League:
+    touchpoint_id: str
+    rows: list
+    network_mean: float | None
+    target: float
+
+
+def build_league(session: Session, f: Filters, tp_id: str) -> tuple[League, dict]:
+    target = _touchpoint(session, f.stage, tp_id).target
+    net = _network(session, f, f.kind)
+    network_mean = Stats.total_of(net.per_store.get(tp_id, {}).values()).mean
+    rows = league(_in_scope(f, net, tp_id), network_mean or 0.0, f.k)
+    stores = q.stores_with_regions(session, {r.store_id for r in rows})
+    return League(tp_id, rows, network_mean, target), stores
+
+
+@dataclass
+class HeatMap:
+    touchpoints: list  # Touchpoint rows with data
+    stores: list  # (Store, Region) weakest overall first
+    cells: dict  # (store id, tp) -> (Stats, shrunk)
+    truncated: int = 0
+
+
+def build_heatmap(session: Session, f: Filters, *, limit: int = 60) -> HeatMap:
+    tps = q.touchpoints(session, f.stage)
+    net = _network(session, f, f.kind)
+    cells, per_store = {}, {}
+    for tp in tps:
+        network_mean = Stats.total_of(net.per_store.get(tp.id, {}).values()).mean
+        for sid, s in _in_scope(f, net, tp.id).items():
+            value = shrink(s.n, s.mean, network_mean or 0.0, f.k)
+            cells[(sid, tp.id)] = (s, value)
+            per_store.setdefault(sid, []).append(value)
+    order = sorted(per_store, key=lambda sid: (sum(per_store[sid]) / len(per_store[sid]), sid))
+    stores = q.stores_with_regions(session, set(order[:limit]))
+    shown_tps = [tp for tp in tps if any(key[1] == tp.id for key in cells)]
+    return HeatMap(shown_tps, [stores[sid] for sid in order[:limit]], cells,
+                   max(0, len(order) - limit))
+
+
+# ---- trends -----------------------------------------------------------------------------
+
+
+@dataclass
+class Trend:
+    touchpoint_id: str
+    target: float
+    months: list[tuple[tuple[int, int], Stats]]
+    current: Stats
+    previous: Stats
+
+    @property
+    def change(self) -> float | None:
+        if self.current.mean is None or self.previous.mean is None:
+            return None
+        return self.current.mean - self.previous.mean
+
+
+def build_trends(session: Session, f: Filters, *, months: int = 12) -> tuple[list[Trend], Period]:
+    end = f.period.end
+    first = date(end.year - (1 if end.month < months else 0), (end.month - months) % 12 + 1, 1)
+    monthly = q.monthly_stats(session, kind=f.kind, stage=f.stage, start=first, end=end,
+                              scope=f.scope)
+    previous = f.period.previous()
+    now = q.scope_stats(session, kind=f.kind, scope=f.scope, **f.window())
+    before = q.scope_stats(session, kind=f.kind, stage=f.stage, start=previous.start,
+                           end=previous.end, scope=f.scope)
+    axis = months_between(first, end)
+    trends = [
+        Trend(tp.id, tp.target, [(m, monthly.get(tp.id, {}).get(m, Stats())) for m in axis],
+              now.get(tp.id, Stats()), before.get(tp.id, Stats()))
+        for tp in q.touchpoints(session, f.stage)
+        if tp.id in monthly
+    ]
+    return trends, previous
+
+
+# ---- drill-down -------------------------------------------------------------------------
+
+
+def _touchpoint(session: Session, stage: str, tp_id: str):
+    tp = next((t for t in q.touchpoints(session, stage) if t.id == tp_id), None)
+    if tp is None:
+        raise NotFound("touchpoint")
+    return tp
+
+
+def _versions(session: Session, f: Filters) -> dict[int, object]:
+    rows = session.exec(select(InstrumentVersion).where(
+        InstrumentVersion.kind == f.kind, InstrumentVersion.stage == f.stage))
+    return {v.id: (v, definition(v)) for v in rows}
+
+
+@dataclass
+class ItemRow:
+    item_id: str
+    text: dict
+    critical: bool
+    answered: int = 0
+    failed: int = 0
+    na: int = 0
+    score_sum: float = 0.0
+    failing_values: set = field(default_factory=set)
+
+    @property
+    def failure_rate(self) -> float | None:
+        return self.failed / self.answered if self.answered else None
+
+    @property
+    def mean(self) -> float | None:
+        return 100 * self.score_sum / self.answered if self.answered else None
+
+
+def failing(part: float) -> bool:
+    """An answer fails when it earns less than half the item's points (yes/no: a 'no')."""
+    return part < 0.5
+
+
+def item_rows(session: Session, f: Filters, tp_id: str) -> list[ItemRow]:
+    """The touchpoint's scored items, highest failure rate first."""
+    _touchpoint(session, f.stage, tp_id)
+    versions = _versions(session, f)
+    items: dict[str, ItemRow] = {}
+    scored = {}
+    for vid, (_v, instrument) in sorted(versions.items()):
+        for section in instrument.sections:
+            if section.touchpoint != tp_id:
+                continue
+            for item in section.items:
+                if item.scored:
+                    scored[(vid, item.id)] = item
+                    items[item.id] = ItemRow(item.id, item.text.model_dump(), item.critical)
+    counts = q.item_value_counts(session, scope=f.scope, kind=f.kind, item_ids=set(items),
+                                 **f.window())
+    for vid, item_id, raw, count in counts:
+        item = scored.get((vid, item_id))
+        if item is None:
+            continue
+        row, value = items[item_id], json.loads(raw)
+        part = fraction(item, value)
+        if value == NA:
+            row.na += count
+        elif part is not None:
+            row.answered += count
+            row.score_sum += part * count
+            if failing(part):
+                row.failed += count
+                row.failing_values.add(raw)
+    found = [r for r in items.values() if r.answered or r.na]
+    return sorted(found, key=lambda r: (-(r.failure_rate or 0), r.item_id))
+
+
+def item_detail(session: Session, f: Filters, tp_id: str, item_id: str, *, only_failed: bool):
+    rows = {r.item_id: r for r in item_rows(session, f, tp_id)}
+    if item_id not in rows:
+        raise NotFound("item")
+    values = rows[item_id].failing_values if only_failed else None
+    answers = q.item_answers(session, scope=f.scope, kind=f.kind, item_id=item_id,
+                             values=values, **f.window())
+    return rows[item_id], [(r, s, json.loads(v)) for r, s, v in answers]

@@ -1,0 +1,198 @@
+"""Answering a survey from a QR code: which survey a token opens, and storing an answer
+exactly once (single-use codes answer once; a device answers a store's code at most
+`QR_REPEAT_MAX` times in `QR_REPEAT_HOURS`; a double-submitted page stores once).
+
+Everything of one answer - the response, its scores, the used code, the device mark and a
+follow-up case - is written in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from . import cases, tokens
+from .domain.definitions import Instrument
+from .instruments import definition
+from .models import (
+    FollowUpCase,
+    InstrumentVersion,
+    Response,
+    Store,
+    SurveyDeviceAnswer,
+    SurveyToken,
+    SurveyTokenBatch,
+    utcnow,
+)
+from .responses import create_scored_response, find_by_uuid
+from .survey_forms import Posted
+
+
+class Unavailable(Exception):
+    """The survey cannot be answered: `reason` is invalid | expired | used | repeat | gone."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Target:
+    code: tokens.SurveyCode
+    store: Store
+    version: InstrumentVersion
+    instrument: Instrument
+
+
+@dataclass(frozen=True)
+class Outcome:
+    response: Response
+    case: FollowUpCase | None
+    duplicate: bool = False
+
+
+def device_hash(cookie_value: str) -> str:
+    return hashlib.sha256(cookie_value.encode()).hexdigest()
+
+
+def resolve(session: Session, token: str, *, allow_used: bool = False) -> Target:
+    """The store and active instrument version a token opens, or Unavailable.
+
+    `allow_used`: a used single-use code still resolves (a resubmitted page and the
+    thank-you page need it; `submit` claims the code atomically)."""
+    try:
+        code = tokens.read(token)
+    except tokens.TokenError as error:
+        raise Unavailable(error.reason) from error
+    store = session.get(Store, code.store_id)
+    version = session.exec(
+        select(InstrumentVersion).where(
+            InstrumentVersion.instrument_id == code.instrument_id,
+            InstrumentVersion.active,
+            InstrumentVersion.kind == "customer_survey",
+        )
+    ).first()
+    if store is None or not store.active or version is None:
+        raise Unavailable("gone")
+    if code.single_use_id is not None:
+        row = session.get(SurveyToken, code.single_use_id)
+        if row is None or row.store_id != store.id or row.instrument_id != code.instrument_id:
+            raise Unavailable("invalid")
+        if row.used_at is not None and not allow_used:
+            raise Unavailable("used")
+    return Target(code, store, version, definition(version))
+
+
+def repeat_limited(session: Session, target: Target, device: str, *, hours: int,
+                   most: int) -> bool:
+    """Has this device already answered this store's survey `most` times in `hours`?"""
+    since = utcnow() - timedelta(hours=hours)
+    count = session.exec(
+        select(func.count(SurveyDeviceAnswer.id)).where(
+            SurveyDeviceAnswer.device == device,
+            SurveyDeviceAnswer.store_id == target.store.id,
+            SurveyDeviceAnswer.instrument_id == target.code.instrument_id,
+            SurveyDeviceAnswer.created_at >= since,
+        )
+    ).one()
+    return count >= most
+
+
+def submit(session: Session, target: Target, posted: Posted, *, uuid: str, device: str,
+           config) -> Outcome:
+    """Store one valid answer (the caller has checked `posted.ok`)."""
+    existing = find_by_uuid(session, uuid)
+    if existing is not None:
+        return _duplicate(session, existing)
+    single_use = target.code.single_use_id
+    if single_use is None and repeat_limited(
+        session, target, device, hours=config["QR_REPEAT_HOURS"], most=config["QR_REPEAT_MAX"]
+    ):
+        raise Unavailable("repeat")
+    try:
+        response, _ = create_scored_response(
+            session, version=target.version, store=target.store, raw_answers=posted.raw,
+            channel="qr", status="submitted", day=date.today(), uuid=uuid,
+        )
+        if single_use is not None:
+            claimed = session.exec(
+                update(SurveyToken)
+                .where(SurveyToken.id == single_use, SurveyToken.used_at.is_(None))
+                .values(used_at=utcnow(), response_id=response.id)
+            )
+            if claimed.rowcount != 1:
+                session.rollback()
+                raise Unavailable("used")
+        else:
+            session.add(SurveyDeviceAnswer(
+                device=device, store_id=target.store.id,
+                instrument_id=target.code.instrument_id, response_id=response.id,
+            ))
+        case = cases.open_if_needed(
+            session, response=response, instrument=target.instrument, answers=posted.raw,
+            phone=posted.phone, call_back=posted.call_back, due_hours=config["CASE_DUE_HOURS"],
+        )
+        session.commit()
+    except IntegrityError:  # the same page sent twice at once: the other request stored it
+        session.rollback()
+        existing = find_by_uuid(session, uuid)
+        if existing is None:
+            raise
+        return _duplicate(session, existing)
+    return Outcome(response, case)
+
+
+def _duplicate(session: Session, response: Response) -> Outcome:
+    case = session.exec(
+        select(FollowUpCase).where(FollowUpCase.response_id == response.id)
+    ).first()
+    return Outcome(response, case, duplicate=True)
+
+
+def thanks_state(session: Session, uuid: str, store_id: int) -> FollowUpCase | None:
+    """The case opened by this answer, if any (for the thank-you page's wording)."""
+    response = find_by_uuid(session, uuid)
+    if response is None or response.store_id != store_id:
+        return None
+    return session.exec(
+        select(FollowUpCase).where(FollowUpCase.response_id == response.id)
+    ).first()
+
+
+# --- per-visit codes --------------------------------------------------------------------
+
+
+def create_batch(session: Session, *, store: Store, instrument_id: str, references: list[str],
+                 label: str, user_id: int, days: int) -> SurveyTokenBatch:
+    """A sheet of single-use codes, one per order number (or unnamed ones), in one commit."""
+    batch = SurveyTokenBatch(
+        store_id=store.id, instrument_id=instrument_id, label=label.strip()[:200],
+        created_by=user_id, expires_at=datetime.combine(tokens.expiry_after(days), time.max, UTC),
+    )
+    session.add(batch)
+    session.flush()
+    session.add_all(
+        SurveyToken(batch_id=batch.id, store_id=store.id, instrument_id=instrument_id,
+                    reference=reference)
+        for reference in references
+    )
+    session.commit()
+    return batch
+
+
+def batch_codes(session: Session, batch: SurveyTokenBatch) -> list[tuple[SurveyToken, str]]:
+    """Each single-use row of a batch with its signed token."""
+    expires = cases.as_utc(batch.expires_at).date()
+    rows = session.exec(
+        select(SurveyToken).where(SurveyToken.batch_id == batch.id).order_by(SurveyToken.id)
+    ).all()
+    return [
+        (row, tokens.make(tokens.SurveyCode(row.store_id, row.instrument_id, expires, row.id)))
+        for row in rows
+    ]
+

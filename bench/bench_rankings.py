@@ -1,0 +1,381 @@
+"""Short boards at network scale.
+
+Seeds a fresh database with 2,000 stores in 20 regions, 200,000 mystery shops and 1,000,000
+customer surveys over 12 months (bulk inserts: executemany on SQLite, COPY on PostgreSQL),
+then times the network-scope and a region-scope short board through the real page
+(`GET /manager/`, default filters: sales, last 90 days). Aggregates are cached per data
+version (`queries_dashboard.cached`): p95 is the steady state between data changes; the first
+view after new data is printed separately and computes the same ranking naively
+(answers -> scoring module in Python) to check both agree.
+
+Answers are generated per item like the demo data and scored with the scoring module, on a
+pool of answer patterns per store profile that responses reuse (scoring 1.2M responses one
+by one would take longer than the whole benchmark).
+
+Environment: BENCH_SCALE (default 1.0) scales the response counts; BENCH_DIR the folder for
+the SQLite file; BENCH_KEEP=1 keeps that file and reuses it on the next run;
+TEST_DATABASE_URL also runs it on PostgreSQL (that database is reset).
+Last line: `bench rankings: p95_ms=<x> naive_p95_ms=<y> speedup=<y/x> responses=<n>`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+STORES, REGIONS = 2000, 20
+SHOPS, SURVEYS = 200_000, 1_000_000
+PATTERNS = 64  # answer patterns per (instrument, store profile)
+PROFILES = 40  # distinct store profiles (weak touchpoints)
+RUNS = 20
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "bench-password"
+
+
+def _app(url: str):
+    from app import create_app
+
+    return create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "bench",
+                       "WTF_CSRF_ENABLED": False, "SURVEYS_DIR": str(ROOT / "surveys")})
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _setup(app) -> dict:
+    """Migrate, load the shipped instruments, create regions, stores and two managers."""
+    from sqlmodel import select
+
+    from app.auth import hash_password
+    from app.db import new_session
+    from app.domain.definitions import check, load_taxonomy
+    from app.instruments import active_versions, load_instrument
+    from app.instruments import load_taxonomy as store_tax
+    from app.migrate import upgrade
+    from app.models import Region, Store, User
+
+    with app.app_context():
+        upgrade(app.extensions["engine"])
+        with new_session() as session:
+            taxonomy = load_taxonomy(ROOT / "surveys" / "touchpoints.yaml")
+            problems, instruments = check([ROOT / "surveys"], taxonomy)
+            assert not problems, problems
+            store_tax(session, taxonomy)
+            for instrument in instruments:
+                load_instrument(session, instrument)
+            regions = [Region(code=f"r{i:02d}", name=f"区域{i:02d}") for i in range(REGIONS)]
+            session.add_all(regions)
+            session.flush()
+            session.add_all(Store(code=f"S{i:04d}", name=f"门店{i:04d}",
+                                  region_id=regions[i % REGIONS].id) for i in range(STORES))
+            hashed = hash_password(PASSWORD)
+            session.add_all([
+                User(username="bench_admin", role="admin", password_hash=hashed),
+                User(username="bench_manager", role="manager", password_hash=hashed,
+                     region_id=regions[3].id),
+            ])
+            session.commit()
+            stores = [(s.id, s.region_id) for s in session.exec(select(Store).order_by(Store.id))]
+            versions = active_versions(session)
+            return {"stores": stores, "versions": versions, "region": regions[3].id}
+
+
+def _patterns(versions, rng) -> dict:
+    """{(version id, profile): [(overall, answers rows, touchpoint rows)]} scored once."""
+    from app.demo import generate_answers
+    from app.domain.scoring import score
+    from app.instruments import definition
+
+    all_tps = sorted({s.touchpoint for v in versions for s in definition(v).sections})
+    profiles = []
+    for _ in range(PROFILES):
+        profile = {tp: rng.uniform(0.78, 0.96) for tp in all_tps}
+        for tp in rng.sample(all_tps, 3):
+            profile[tp] = rng.uniform(0.45, 0.7)
+        profiles.append(profile)
+    pool = {}
+    for version in versions:
+        instrument = definition(version)
+        for p, profile in enumerate(profiles):
+            entries = []
+            for _ in range(PATTERNS):
+                answers = generate_answers(instrument, profile, rng)
+                result = score(instrument, answers)
+                rows = [(item, json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+                        for item, value in answers.items()]
+                tps = [(tp, value, tp in result.critical_failed)
+                       for tp, value in result.touchpoints.items() if value is not None]
+                entries.append((result.overall, rows, tps))
+            pool[(version.id, p)] = entries
+    return pool
+
+
+class _Writer:
+    """Bulk insert through the driver: executemany (SQLite) or COPY (PostgreSQL)."""
+
+    def __init__(self, engine):
+        self.raw = engine.raw_connection()
+        self.sqlite = engine.dialect.name == "sqlite"
+        if self.sqlite:
+            cur = self.raw.cursor()
+            cur.execute("PRAGMA synchronous=OFF")
+            cur.execute("PRAGMA cache_size=-400000")
+
+    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        cur = self.raw.cursor()
+        names = ", ".join(columns)
+        if self.sqlite:
+            marks = ", ".join("?" * len(columns))
+            cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        else:
+            with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def commit(self) -> None:
+        self.raw.commit()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+R_COLS = ("id", "uuid", "instrument_version_id", "kind", "stage", "channel", "status",
+          "store_id", "region_id", "day", "overall", "review_comment", "created_at",
+          "submitted_at")
+A_COLS = ("response_id", "item_id", "value")
+T_COLS = ("response_id", "touchpoint_id", "store_id", "region_id", "day", "kind", "stage",
+          "score", "critical_failed", "counted")
+
+
+def _seed(app, info: dict, scale: float, rng: random.Random) -> int:
+    versions = info["versions"]
+    pool = _patterns(versions, rng)
+    by_kind = defaultdict(list)
+    for v in versions:
+        by_kind[v.kind].append(v)
+    profile_of = {sid: rng.randrange(PROFILES) for sid, _ in info["stores"]}
+    today = date.today()
+    writer = _Writer(app.extensions["engine"])
+    sqlite = writer.sqlite
+    now = datetime.now(UTC)
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+    plan = [("mystery_shop", int(SHOPS * scale)), ("customer_survey", int(SURVEYS * scale))]
+    rid, chunk = 0, 20_000
+    for kind, total in plan:
+        status = "approved" if kind == "mystery_shop" else "submitted"
+        channel = "shopper" if kind == "mystery_shop" else "qr"
+        for begin in range(0, total, chunk):
+            responses, answers, scores = [], [], []
+            for _ in range(min(chunk, total - begin)):
+                rid += 1
+                store_id, region_id = info["stores"][rng.randrange(STORES)]
+                version = by_kind[kind][rng.randrange(len(by_kind[kind]))]
+                overall, rows, tps = rng.choice(pool[(version.id, profile_of[store_id])])
+                day = today - timedelta(days=rng.randrange(365))
+                d = day.isoformat() if sqlite else day
+                responses.append((rid, str(uuid.uuid4()), version.id, kind, version.stage,
+                                  channel, status, store_id, region_id, d, overall, "", stamp,
+                                  stamp))
+                answers.extend((rid, item, value) for item, value in rows)
+                scores.extend((rid, tp, store_id, region_id, d, kind, version.stage, value,
+                               crit, True) for tp, value, crit in tps)
+            writer.insert("response", R_COLS, responses)
+            writer.insert("answer", A_COLS, answers)
+            writer.insert("touchpoint_score", T_COLS, scores)
+            writer.commit()
+    cur = writer.raw.cursor()
+    if sqlite:
+        cur.execute("ANALYZE")
+    else:
+        cur.execute("SELECT setval(pg_get_serial_sequence('response', 'id'), "
+                    "(SELECT max(id) FROM response))")
+        cur.execute("ANALYZE")
+    writer.commit()
+    writer.close()
+    return rid
+
+
+def _p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+
+
+def _client(app, username: str):
+    client = app.test_client()
+    reply = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert reply.status_code == 302, reply.status_code
+    return client
+
+
+def _time_pages(app, runs: int) -> dict[str, list[float]]:
+    times = {}
+    for scope, user in (("network", "bench_admin"), ("region", "bench_manager")):
+        client = _client(app, user)
+        from app.queries_dashboard import _caches
+
+        _caches.clear()  # as after new data arrived
+        start = time.perf_counter()
+        assert client.get("/manager/").status_code == 200
+        print(f"rankings: {scope} short board, first view after new data (aggregates "
+              f"recomputed): {(time.perf_counter() - start) * 1000:.0f} ms")
+        assert client.get("/manager/").status_code == 200
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            page = client.get("/manager/")
+            samples.append((time.perf_counter() - start) * 1000)
+            assert page.status_code == 200
+        times[scope] = samples
+    return times
+
+
+def _naive(app, region_id: int | None) -> tuple[dict[str, tuple[float, int]], float]:
+    """Touchpoint means for the default board (sales mystery shops, last 90 days) from the
+    Answer rows and the scoring module; returns ({tp: (mean, n)}, seconds)."""
+    from sqlmodel import select
+
+    from app.db import new_session
+    from app.domain.ranking import parse_period
+    from app.domain.scoring import score
+    from app.instruments import definition
+    from app.models import Answer, InstrumentVersion, Response
+
+    period = parse_period(None, today=date.today())
+    start = time.perf_counter()
+    with app.app_context(), new_session() as session:
+        defs = {v.id: definition(v) for v in session.exec(select(InstrumentVersion))}
+        query = (
+            select(Answer.response_id, Response.instrument_version_id, Answer.item_id,
+                   Answer.value)
+            .join(Response, Response.id == Answer.response_id)
+            .where(Response.kind == "mystery_shop", Response.stage == "sales",
+                   Response.status == "approved", Response.day >= period.start,
+                   Response.day <= period.end)
+            .order_by(Answer.response_id)
+        )
+        if region_id is not None:
+            query = query.where(Response.region_id == region_id)
+        sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+        current, version, answers = None, None, {}
+
+        def flush():
+            if current is None:
+                return
+            for tp, value in score(defs[version], answers).touchpoints.items():
+                if value is not None:
+                    sums[tp][0] += value
+                    sums[tp][1] += 1
+
+        for response_id, version_id, item_id, value in session.exec(query):
+            if response_id != current:
+                flush()
+                current, version, answers = response_id, version_id, {}
+            answers[item_id] = json.loads(value)
+        flush()
+    return {tp: (s / n, n) for tp, (s, n) in sums.items()}, time.perf_counter() - start
+
+
+def _fast(app, region_id: int | None) -> dict[str, tuple[float, int]]:
+    from app import dashboard
+    from app.db import new_session
+    from app.domain.ranking import parse_period
+    from app.queries_dashboard import Scope
+
+    scope = Scope("region", region_id=region_id) if region_id else Scope("network")
+    f = dashboard.Filters(scope, parse_period(None, today=date.today()), "sales",
+                          "mystery_shop", 5.0)
+    with app.app_context(), new_session() as session:
+        board = dashboard.build_board(session, f, small_n=5)
+    return {r.touchpoint_id: (r.mean, r.stats.n) for r in board.rows if r.stats.n}
+
+
+def _agree(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(
+        a[k][1] == b[k][1] and abs(a[k][0] - b[k][0]) < 1e-6 for k in a)
+
+
+def _reused(app) -> tuple[dict, int]:
+    from sqlmodel import func, select
+
+    from app.db import new_session
+    from app.models import Region, Response
+
+    with app.app_context(), new_session() as session:
+        region = session.exec(select(Region).where(Region.code == "r03")).one()
+        return {"region": region.id}, session.exec(select(func.count()).select_from(Response)).one()
+
+
+def run(url: str, label: str, scale: float, reuse: bool = False) -> None:
+    rng = random.Random(20240601)
+    app = _app(url)
+    started = time.perf_counter()
+    if reuse:
+        info, responses = _reused(app)
+        print(f"rankings[{label}]: reusing the seeded database ({responses} responses)")
+    else:
+        info = _setup(app)
+        responses = _seed(app, info, scale, rng)
+    seeding = time.perf_counter() - started
+    print(f"rankings[{label}]: seeded {STORES} stores, {REGIONS} regions, {responses} responses "
+          f"({int(SHOPS * scale)} shops, {int(SURVEYS * scale)} surveys) in {seeding:.1f} s")
+    times = _time_pages(app, RUNS)
+    for scope, samples in times.items():
+        print(f"rankings[{label}]: {scope} short board p50={statistics.median(samples):.0f} ms "
+              f"p95={_p95(samples):.0f} ms over {len(samples)} requests")
+    naive_times, agree = [], True
+    for region in (None, info["region"]):
+        fast = _fast(app, region)
+        for _ in range(3):
+            slow, seconds = _naive(app, region)
+            naive_times.append(seconds * 1000)
+        agree = agree and _agree(fast, slow)
+    print(f"rankings[{label}]: naive ranking from answers agrees with SQL ranking: {agree}")
+    if not agree:
+        raise SystemExit("naive and SQL rankings disagree")
+    p95 = max(_p95(s) for s in times.values())
+    naive = _p95(naive_times)
+    name = "rankings" if label == "sqlite" else f"rankings_{label}"
+    print(f"bench {name}: p95_ms={p95:.0f} naive_p95_ms={naive:.0f} speedup={naive / p95:.1f} "
+          f"responses={responses}")
+    app.extensions["engine"].dispose()
+
+
+def main() -> None:
+    scale = float(os.environ.get("BENCH_SCALE", "1.0"))
+    pg = os.environ.get("TEST_DATABASE_URL")
+    if pg:
+        _reset_postgres(pg)
+        run(pg, "postgresql", scale)
+    folder = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="bench-rankings-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    db_file = folder / "rankings.db"
+    keep = os.environ.get("BENCH_KEEP") == "1"  # keep the database and reuse it next time
+    reuse = keep and db_file.exists()
+    if not reuse:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    try:
+        run(f"sqlite:///{db_file}", "sqlite", scale, reuse=reuse)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            if not keep:
+                Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
