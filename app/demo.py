@@ -92,8 +92,26 @@ def generate_answers(instrument: Instrument, quality: dict[str, float], rng: ran
             value = _answer(item, q, rng)
             if value is not None:
                 answers[item.id] = value
+    _drive_outcome(instrument, answers, rng)
     # drop answers to items the generated branch hides, as a phone would
     return visible_answers(instrument, answers)
+
+
+def _drive_outcome(instrument: Instrument, answers: dict[str, Any], rng: random.Random) -> None:
+    """Customers' overall verdict follows how the visit went (so key-driver importance has
+    something real to find): the outcome and NPS answers follow the mean of the other scales."""
+    if instrument.outcome is None:
+        return
+    parts = [(answers[i.id] - i.scale_range[0]) / (i.scale_range[1] - i.scale_range[0])
+             for i in instrument.items()
+             if i.type == "scale" and i.id != instrument.outcome and isinstance(answers.get(i.id), int)]
+    if not parts:
+        return
+    mood = sum(parts) / len(parts)
+    for item in instrument.items():
+        if item.id == instrument.outcome or item.type == "nps":
+            low, high = item.scale_range
+            answers[item.id] = low + round((high - low) * _clamp(rng.gauss(mood, 0.08)))
 
 
 def _store_profile(touchpoints: list[str], rng: random.Random) -> dict[str, float]:
