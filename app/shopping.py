@@ -81,8 +81,8 @@ def _visit(response: Response, visit_start: str | None, visit_end: str | None) -
     response.visit_end = visit_end or response.visit_end
 
 
-def _existing(session: Session, assignment: Assignment, uuid: str) -> Response | None:
-    response = find_by_uuid(session, uuid)
+def _existing(session: Session, assignment: Assignment, response: Response | None) -> Response | None:
+    """The open response this UUID belongs to (None: a new one may be made), else Conflict."""
     if response is not None and response.assignment_id != assignment.id:
         raise Conflict("uuid_mismatch")
     if response is None:
@@ -99,7 +99,7 @@ def save_draft(session: Session, *, assignment: Assignment, uuid: str, raw: dict
                evidence: dict[str, str] | None = None) -> Response:
     """Store the answers given so far (AnswerError on a bad one; nothing stored then)."""
     version = session.get(InstrumentVersion, assignment.instrument_version_id)
-    response = _existing(session, assignment, uuid)
+    response = _existing(session, assignment, find_by_uuid(session, uuid))
     if response is None:
         store = session.get(Store, assignment.store_id)
         response, _ = create_scored_response(
@@ -127,7 +127,7 @@ def submit(session: Session, *, assignment: Assignment, uuid: str, raw: dict[str
     if existing is not None and existing.assignment_id == assignment.id \
             and existing.status in CLOSED:
         return Outcome(existing, replay=True)
-    response = _existing(session, assignment, uuid)
+    response = _existing(session, assignment, existing)
     try:
         if response is None:
             store = session.get(Store, assignment.store_id)

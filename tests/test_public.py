@@ -16,6 +16,7 @@ from sqlmodel import func, select
 from app import tokens
 from app.db import new_session
 from app.models import Response, Store, SurveyToken, SurveyTokenBatch, TouchpointScore
+from tests.conftest import csrf_token
 from tests.factories import _shipped
 
 SURVEY = "aftersales-customer-survey"
@@ -59,7 +60,7 @@ def happy_answers(instrument_id: str = SURVEY, **overrides) -> dict[str, str]:
 
 def fields(html: str) -> dict[str, str]:
     return {
-        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html).group(1),
+        "csrf_token": csrf_token(html),
         "uuid": re.search(r'name="uuid" value="([^"]+)"', html).group(1),
     }
 
@@ -274,10 +275,7 @@ def test_the_thanks_page_of_an_unknown_answer_is_still_a_thank_you(client, app):
 
 
 def csrf_of(page) -> str:
-    html = page.get_data(as_text=True)
-    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
+    return csrf_token(page.get_data(as_text=True))
 
 
 def test_free_text_is_escaped_for_the_admin_too(client, app, auth):

@@ -120,14 +120,19 @@ def _answers_or_error(instrument, final: bool):
     return raw, evidence, errors
 
 
+def _posted(assignment_id: int, final: bool):
+    """The shopper's own assignment, its instrument and the posted answers checked against it."""
+    session = db.session()
+    assignment = get_assignment_or_404(assignment_id)
+    _version, instrument = shopping.instrument_of(session, assignment)
+    return session, assignment, instrument, _answers_or_error(instrument, final=final)
+
+
 @bp.route("/a/<int:assignment_id>/save", methods=["POST"])
 @roles_required("shopper")
 def save(assignment_id: int):
     """htmx autosave: stores the answers given so far; answers with the save state fragment."""
-    session = db.session()
-    assignment = get_assignment_or_404(assignment_id)
-    _version, instrument = shopping.instrument_of(session, assignment)
-    raw, evidence, errors = _answers_or_error(instrument, final=False)
+    session, assignment, instrument, (raw, evidence, errors) = _posted(assignment_id, final=False)
     if errors:
         return render_template("shopper/_save_state.html", errors=errors, instrument=instrument), 400
     try:
@@ -143,10 +148,7 @@ def save(assignment_id: int):
 @roles_required("shopper")
 def submit(assignment_id: int):
     """Final submission, from the page's script (JSON answer) or a plain form post."""
-    session = db.session()
-    assignment = get_assignment_or_404(assignment_id)
-    _version, instrument = shopping.instrument_of(session, assignment)
-    raw, evidence, errors = _answers_or_error(instrument, final=True)
+    session, assignment, instrument, (raw, evidence, errors) = _posted(assignment_id, final=True)
     wants_json = request.accept_mimetypes.best == "application/json"
     if errors:
         if wants_json:
