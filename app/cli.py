@@ -1,4 +1,5 @@
-"""Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`.
+"""Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`,
+`aggregates verify|rebuild`.
 
 Every command reports problems as text and an exit code; none shows a traceback.
 """
@@ -30,6 +31,7 @@ from .domain.scoring import score, validate_answers
 surveys = AppGroup("surveys", help="Check, score and load instrument definitions.")
 database = AppGroup("db", help="Database migrations.")
 demo = AppGroup("demo", help="Demo data.")
+aggregates = AppGroup("aggregates", help="Check or repair the dashboard's summary rows.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -146,7 +148,38 @@ def seed_command(months: int, random_seed: int) -> None:
         click.echo(f"  {role:<9} {username} / {password}")
 
 
+@aggregates.command("verify")
+def verify_command() -> None:
+    """Recompute every summary row from the per-response scores; print the rows that differ
+    and exit 1 if any does."""
+    from .summaries import verify
+
+    with db.new_session() as session:
+        differences = verify(session)
+    for difference in differences:
+        click.echo(str(difference))
+    if differences:
+        _fail(f"{len(differences)} summary row(s) differ: "
+              "run `flask --app app aggregates rebuild` to repair them")
+    click.echo("summaries: ok")
+
+
+@aggregates.command("rebuild")
+def rebuild_command() -> None:
+    """Replace every summary row with a recomputation from the per-response scores."""
+    from .summaries import rebuild, verify
+
+    with db.new_session() as session:
+        rebuild(session)
+        session.commit()
+        left = verify(session)
+    if left:
+        _fail(f"{len(left)} summary row(s) still differ after the rebuild")
+    click.echo("summaries: rebuilt")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(surveys)
     app.cli.add_command(database)
     app.cli.add_command(demo)
+    app.cli.add_command(aggregates)

@@ -30,6 +30,8 @@ def from_environment() -> dict:
         # password guessing: attempts per address (storage shared via RATELIMIT_STORAGE_URI)
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
         "SMALL_SAMPLE": int(os.environ.get("SMALL_SAMPLE", "5")),
+        # per-process memo of dashboard aggregates (0: off); views are fast without it
+        "DASHBOARD_CACHE_SECONDS": int(os.environ.get("DASHBOARD_CACHE_SECONDS", "600")),
         # rate limits of the public survey; share between processes with e.g. redis://host:6379
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # the address printed in QR codes (else the address the admin is using)

@@ -155,7 +155,7 @@ def build_board(session: Session, f: Filters, *, small_n: int, count: int = 3) -
     net = _network(session, f, f.kind)
     other = q.scope_stats(session, kind=f.other_kind, scope=f.scope, **f.window())
     items = q.outcome_items(session, f.stage)
-    moments = q.outcome_moments(session, scope=f.scope, items=items, **f.window())
+    moments = q.outcome_moments(session, scope=f.scope, **f.window()) if items else {}
     rows, scope_ids = [], set()
     for tp in tps:
         stores = _in_scope(f, net, tp.id)
