@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain.ranking import month_split
@@ -10,6 +10,7 @@ from app.domain.ranking import month_split
 days = st.dates(min_value=date(2023, 1, 1), max_value=date(2027, 12, 31))
 
 
+@settings(deadline=None)
 @given(days, st.integers(min_value=0, max_value=800))
 def test_months_and_edges_cover_the_range_once(start, length):
     end = start + timedelta(days=length)
