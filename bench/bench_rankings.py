@@ -20,7 +20,9 @@ by one would take longer than the whole benchmark).
 
 Environment: BENCH_SCALE (default 1.0) scales the response counts; BENCH_DIR the folder for
 the SQLite file; BENCH_KEEP=1 keeps that file and reuses it on the next run;
-TEST_DATABASE_URL also runs it on PostgreSQL (that database is reset).
+TEST_DATABASE_URL (or BENCH_DATABASE_URL) also runs it on PostgreSQL (that database is reset,
+unless BENCH_KEEP=1 finds it seeded); BENCH_ONLY=sqlite|postgresql runs one of them;
+BENCH_SEED_ONLY=1 stops after seeding; BENCH_REBUILD=1 rebuilds the summaries of a reused one.
 Lines: `bench view-<league|heatmap|trends>: fresh_p95_ms=<x> db=<sqlite|postgresql>`, then
 `bench rankings[_postgresql]: fresh_p95_ms=<x> p95_ms=<cached> naive_p95_ms=<y> speedup=<y/x>
 responses=<n>`.
@@ -397,6 +399,12 @@ def run(url: str, label: str, scale: float, reuse: bool = False) -> None:
     app = _app(url)
     started = time.perf_counter()
     if reuse:
+        with app.app_context():
+            from app.migrate import upgrade
+
+            upgrade(app.extensions["engine"])
+        if os.environ.get("BENCH_REBUILD") == "1":
+            print(f"rankings[{label}]: summary rows rebuilt in {_summarise(app):.1f} s")
         info, responses = _reused(app)
         print(f"rankings[{label}]: reusing the seeded database ({responses} responses)")
         summarising = 0.0
@@ -408,6 +416,8 @@ def run(url: str, label: str, scale: float, reuse: bool = False) -> None:
     print(f"rankings[{label}]: seeded {STORES} stores, {REGIONS} regions, {responses} responses "
           f"({int(SHOPS * scale)} shops, {int(SURVEYS * scale)} surveys) in {seeding:.1f} s, "
           f"of which building the summary rows {summarising:.1f} s")
+    if os.environ.get("BENCH_SEED_ONLY") == "1":
+        return
     fresh, cached, views = _time_pages(app, RUNS, _Writer1(app, info, rng))
     for scope in fresh:
         print(f"rankings[{label}]: {scope} short board after a write: "
@@ -435,16 +445,30 @@ def run(url: str, label: str, scale: float, reuse: bool = False) -> None:
     app.extensions["engine"].dispose()
 
 
+def _seeded_postgres(url: str) -> bool:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(text("SELECT to_regclass('response') IS NOT NULL")).scalar()
+                        and conn.execute(text("SELECT EXISTS (SELECT 1 FROM response)")).scalar())
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     scale = float(os.environ.get("BENCH_SCALE", "1.0"))
-    pg = os.environ.get("TEST_DATABASE_URL")
-    if pg:
-        _reset_postgres(pg)
-        run(pg, "postgresql", scale)
+    pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    keep = os.environ.get("BENCH_KEEP") == "1"  # keep the databases and reuse them next time
+    if pg and os.environ.get("BENCH_ONLY") != "sqlite":
+        reuse = keep and _seeded_postgres(pg)
+        if not reuse:
+            _reset_postgres(pg)
+        run(pg, "postgresql", scale, reuse=reuse)
+    if os.environ.get("BENCH_ONLY") == "postgresql":
+        return
     folder = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="bench-rankings-"))
     folder.mkdir(parents=True, exist_ok=True)
     db_file = folder / "rankings.db"
-    keep = os.environ.get("BENCH_KEEP") == "1"  # keep the database and reuse it next time
     reuse = keep and db_file.exists()
     if not reuse:
         for suffix in ("", "-wal", "-shm"):

@@ -8,11 +8,16 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.db import new_session
 from app.migrate import upgrade
+
+# No deadlines: the machine is shared, and a test that times itself is a timed assertion.
+settings.register_profile("touchpoint", deadline=None)
+settings.load_profile("touchpoint")
 
 ROOT = Path(__file__).resolve().parent.parent
 SURVEYS = ROOT / "surveys"
