@@ -201,7 +201,8 @@ class StoreMonthSummary(SummaryMeasures, table=True):
 
     __tablename__ = "summary_store_month"
     __table_args__ = (Index("ix_ssm_store", "store_id", "kind", "stage", "month"),
-                      Index("ix_ssm_region", "region_id", "kind", "stage", "month"))
+                      Index("ix_ssm_region", "region_id", "kind", "stage", "month"),
+                      {"sqlite_with_rowid": False})  # rows clustered by key: ranges read in order
     kind: str = Field(primary_key=True, max_length=32)
     stage: str = Field(primary_key=True, max_length=16)
     month: date = Field(primary_key=True)  # first day of the month
@@ -214,6 +215,7 @@ class RegionMonthSummary(SummaryMeasures, table=True):
     """One region's month: network and region totals over whole months (trends)."""
 
     __tablename__ = "summary_region_month"
+    __table_args__ = {"sqlite_with_rowid": False}
     kind: str = Field(primary_key=True, max_length=32)
     stage: str = Field(primary_key=True, max_length=16)
     month: date = Field(primary_key=True)
@@ -225,6 +227,7 @@ class RegionDaySummary(SummaryMeasures, table=True):
     """One region's day: the ends of date ranges that do not align with months."""
 
     __tablename__ = "summary_region_day"
+    __table_args__ = {"sqlite_with_rowid": False}
     kind: str = Field(primary_key=True, max_length=32)
     stage: str = Field(primary_key=True, max_length=16)
     day: date = Field(primary_key=True)

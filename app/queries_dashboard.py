@@ -116,11 +116,21 @@ def touchpoints(session: Session, stage: str) -> list[Touchpoint]:
 
 @cached
 def store_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
-                scope: Scope | None = None):
-    """({touchpoint: {store id: Stats}}, {store id: region id}) for one kind: the one pass
-    every board, league and heat map is built from (summary rows, `app.summaries`)."""
+                scope: Scope | None = None, touchpoint: str | None = None):
+    """({touchpoint: {store id: Stats}}, {store id: region id}) for one kind (and one
+    touchpoint when given): what the league and heat map are built from."""
     return summaries.store_stats(session, kind=kind, stage=stage, start=start, end=end,
-                                 scope=scope)
+                                 scope=scope, touchpoint=touchpoint)
+
+
+@cached
+def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: date,
+                  scope: Scope | None, priors: tuple[tuple[str, float], ...], k: float,
+                  count: int):
+    """Per touchpoint, the best-quartile values and the scope's weakest stores, ranked in
+    SQL (`summaries.store_ranking`); `priors`: (touchpoint, network mean) pairs."""
+    return summaries.store_ranking(session, kind=kind, stage=stage, start=start, end=end,
+                                   scope=scope, priors=dict(priors), k=k, count=count)
 
 
 @cached

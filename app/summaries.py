@@ -245,9 +245,10 @@ def _by_stores(scope) -> bool:
 
 
 def _sources(*, kind: str, stage: str, start: date, end: date, scope, per_store: bool,
-             by_month: bool) -> list:
-    """SELECTs of (touchpoint, [store, region], [month], measures...) whose sum is exact."""
-    out = []
+             by_month: bool, width: int) -> list:
+    """SELECTs of (touchpoint, [store, region], [month], measures...) whose sum is exact;
+    `width`: how many of MEASURES (4: the Stats; 10: also the outcome moments)."""
+    out, measures = [], MEASURES[:width]
     fine = per_store or _by_stores(scope)  # needs store rows: per-response edges
     months, parts = (_per_store_plan(start, end) if fine else
                      (month_split(start, end).month_list(),
@@ -260,7 +261,7 @@ def _sources(*, kind: str, stage: str, start: date, end: date, scope, per_store:
             cols += [t.c.store_id, t.c.region_id]
         if by_month:
             cols.append(t.c.month)
-        query = select(*cols, *(t.c[m] for m in MEASURES)).where(
+        query = select(*cols, *(t.c[m] for m in measures)).where(
             t.c.kind == kind, t.c.stage == stage, t.c.month.in_(months))
         store_col = t.c.store_id if fine else None
         out.append(_where_scope(query, scope, store_col, t.c.region_id))
@@ -272,31 +273,109 @@ def _sources(*, kind: str, stage: str, start: date, end: date, scope, per_store:
                 cols += [S.store_id, S.region_id]
             if by_month:
                 cols.append(month)
-            values = [v * sign if sign < 0 else v for v in _row_measures()]
+            values = [v * sign if sign < 0 else v for v in _row_measures()[:width]]
             query = select(*cols, *values).where(
                 S.counted, S.kind == kind, S.stage == stage, S.day >= first, S.day <= last)
             out.append(_where_scope(query, scope, S.store_id, S.region_id))
         else:
             t = RD
             cols = [t.c.touchpoint_id] + ([month] if by_month else [])
-            query = select(*cols, *(t.c[m] for m in MEASURES)).where(
+            query = select(*cols, *(t.c[m] for m in measures)).where(
                 t.c.kind == kind, t.c.stage == stage, t.c.day >= first, t.c.day <= last)
             out.append(_where_scope(query, scope, None, t.c.region_id))
     return out
 
 
-def _summed(session: Session, *, per_store: bool, by_month: bool, **window) -> list:
-    sources = _sources(per_store=per_store, by_month=by_month, **window)
+def _grouped(*, per_store: bool, by_month: bool, width: int = 4, touchpoint: str | None = None,
+             **window):
+    """The summed SELECT over `_sources` (None when the range is empty)."""
+    sources = _sources(per_store=per_store, by_month=by_month, width=width, **window)
+    if touchpoint is not None:
+        sources = [q.where(q.selected_columns[0] == touchpoint) for q in sources]
     if not sources:
-        return []
+        return None
     union = union_all(*sources).subquery()
     keys = [union.c[0]] + ([union.c[1], union.c[2]] if per_store else [])
     if by_month:
         keys.append(union.c[len(keys)])
     first = len(keys)
-    sums = [func.sum(union.c[first + i]) for i in range(len(MEASURES))]
-    query = select(*keys, *sums).group_by(*keys).having(func.sum(union.c[first]) > 0)
-    return session.connection().execute(query).all()
+    sums = [func.sum(union.c[first + i]) for i in range(width)]
+    return select(*keys, *sums).group_by(*keys).having(func.sum(union.c[first]) > 0)
+
+
+def _summed(session: Session, **options) -> list:
+    query = _grouped(**options)
+    return [] if query is None else session.connection().execute(query).all()
+
+
+@dataclass(frozen=True)
+class StoreRanking:
+    """Per touchpoint, from every store's shrunken mean: the two values the best-quartile
+    interpolates between, and the weakest stores of the scope (store id, Stats, shrunk)."""
+
+    stores: int  # stores with data on this touchpoint, network-wide
+    quartile_low: float
+    quartile_high: float
+    weakest: list
+
+
+def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: date, scope,
+                  priors: dict[str, float], k: float, count: int):
+    """({touchpoint: StoreRanking}, stores in scope with data): the short board's per-store
+    figures ranked in SQL (window functions), so only a few rows per touchpoint leave the
+    database. `priors`: the network mean of each touchpoint (shrinkage target)."""
+    query = _grouped(per_store=True, by_month=False, kind=kind, stage=stage, start=start,
+                     end=end, scope=None)
+    if query is None or not priors:
+        return {}, 0
+    per_store = query.cte("per_store")
+    tp, store_id, region_id = per_store.c[0], per_store.c[1], per_store.c[2]
+    n, total, squares, critical = (per_store.c[i] for i in range(3, 7))
+    prior = case({t: float(v) for t, v in priors.items()}, value=tp, else_=0.0)
+    shrunk = ((total + k * prior) / (n + k)).label("shrunk")
+    if scope is None or (scope.store_ids is None and scope.region_id is None):
+        in_scope = literal(True)
+    elif scope.store_ids is not None:
+        in_scope = store_id.in_(scope.store_ids or {-1})
+    else:
+        in_scope = region_id == scope.region_id
+    in_scope_int = case((in_scope, 1), else_=0)
+    stores_in_scope = select(func.count(func.distinct(store_id))).where(in_scope)
+    ranked = select(
+        tp.label("tp"), store_id.label("store_id"), n.label("n"), total.label("total"),
+        squares.label("squares"), critical.label("critical"), shrunk,
+        func.row_number().over(partition_by=tp, order_by=shrunk).label("pos"),
+        func.count().over(partition_by=tp).label("cnt"),
+        in_scope_int.label("in_scope"),
+        func.row_number().over(partition_by=(tp, in_scope_int),
+                               order_by=(shrunk, n.desc(), store_id)).label("scope_pos"),
+        stores_in_scope.scalar_subquery().label("scope_stores"),
+    ).subquery()
+    r = ranked.c
+    low = (3 * (r.cnt - 1)) / 4  # integer division in both databases: floor(0.75 (cnt - 1))
+    rows = session.connection().execute(select(
+        r.tp, r.store_id, r.n, r.total, r.squares, r.critical, r.shrunk, r.pos, r.cnt,
+        r.in_scope, r.scope_pos, r.scope_stores,
+    ).where((r.pos == low + 1) | (r.pos == low + 2) | ((r.in_scope == 1) & (r.scope_pos <= count)))
+    ).all()
+    found: dict[str, dict] = defaultdict(lambda: {"cnt": 0, "q": {}, "weakest": []})
+    scope_stores = 0
+    for tp_id, sid, n_, tot, sq, crit, value, pos, cnt, inside, scope_pos, stores in rows:
+        entry = found[tp_id]
+        entry["cnt"] = int(cnt)
+        entry["q"][int(pos) - 1] = float(value)
+        if inside and scope_pos <= count:
+            entry["weakest"].append((int(scope_pos), sid, Stats(int(n_), float(tot), float(sq),
+                                                                 int(crit)), float(value)))
+        scope_stores = int(stores or 0)
+    out = {}
+    for tp_id, entry in found.items():
+        low_pos = 3 * (entry["cnt"] - 1) // 4
+        low_value = entry["q"].get(low_pos)
+        out[tp_id] = StoreRanking(entry["cnt"], low_value,
+                                  entry["q"].get(low_pos + 1, low_value),
+                                  [w[1:] for w in sorted(entry["weakest"])])
+    return out, scope_stores
 
 
 def _stats(values) -> Stats:
@@ -310,13 +389,15 @@ def _moments(values) -> Moments:
 
 
 def store_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
-                scope=None) -> tuple[dict[str, dict[int, Stats]], dict[int, int]]:
-    """({touchpoint: {store id: Stats}}, {store id: region id}) over counted scores."""
+                scope=None, touchpoint: str | None = None
+                ) -> tuple[dict[str, dict[int, Stats]], dict[int, int]]:
+    """({touchpoint: {store id: Stats}}, {store id: region id}) over counted scores (of one
+    touchpoint when given)."""
     out: dict[str, dict[int, Stats]] = defaultdict(dict)
     region_of: dict[int, int] = {}
     for tp, store_id, region_id, *values in _summed(
             session, per_store=True, by_month=False, kind=kind, stage=stage, start=start,
-            end=end, scope=scope):
+            end=end, scope=scope, touchpoint=touchpoint):
         out[tp][store_id] = _stats(values)
         region_of[store_id] = region_id
     return dict(out), region_of
@@ -333,8 +414,8 @@ def scope_stats(session: Session, *, kind: str, stage: str, start: date, end: da
 def scope_moments(session: Session, *, stage: str, start: date, end: date,
                   scope=None) -> dict[str, Moments]:
     """{touchpoint: Moments} pairing customer surveys' touchpoint scores with their outcome."""
-    rows = _summed(session, per_store=False, by_month=False, kind="customer_survey",
-                   stage=stage, start=start, end=end, scope=scope)
+    rows = _summed(session, per_store=False, by_month=False, width=len(MEASURES),
+                   kind="customer_survey", stage=stage, start=start, end=end, scope=scope)
     return {tp: _moments(values) for tp, *values in rows if values[4]}
 
 
