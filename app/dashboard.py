@@ -220,20 +220,24 @@ class HeatMap:
 
 
 def build_heatmap(session: Session, f: Filters, *, limit: int = 60) -> HeatMap:
+    """The scope's `limit` weakest stores (mean of their shrunken touchpoint scores) by
+    touchpoint: stores are ordered in SQL, cells read for the shown stores only."""
     tps = q.touchpoints(session, f.stage)
-    net = _network(session, f, f.kind)
-    cells, per_store = {}, {}
+    network = q.scope_stats(session, kind=f.kind, scope=Scope("network"), **f.window())
+    priors = tuple(sorted((tp, s.mean) for tp, s in network.items() if s.n))
+    order, total = q.store_order(session, kind=f.kind, scope=f.scope, priors=priors, k=f.k,
+                                 limit=limit, **f.window())
+    shown = Scope("stores", store_ids=frozenset(order))
+    per_store, _ = q.store_stats(session, kind=f.kind, scope=shown, **f.window())
+    cells = {}
     for tp in tps:
-        network_mean = Stats.total_of(net.per_store.get(tp.id, {}).values()).mean
-        for sid, s in _in_scope(f, net, tp.id).items():
-            value = shrink(s.n, s.mean, network_mean or 0.0, f.k)
-            cells[(sid, tp.id)] = (s, value)
-            per_store.setdefault(sid, []).append(value)
-    order = sorted(per_store, key=lambda sid: (sum(per_store[sid]) / len(per_store[sid]), sid))
-    stores = q.stores_with_regions(session, set(order[:limit]))
-    shown_tps = [tp for tp in tps if any(key[1] == tp.id for key in cells)]
-    return HeatMap(shown_tps, [stores[sid] for sid in order[:limit]], cells,
-                   max(0, len(order) - limit))
+        network_mean = network.get(tp.id, Stats()).mean
+        for sid, s in per_store.get(tp.id, {}).items():
+            cells[(sid, tp.id)] = (s, shrink(s.n, s.mean, network_mean or 0.0, f.k))
+    in_scope = q.scope_stats(session, kind=f.kind, scope=f.scope, **f.window())
+    stores = q.stores_with_regions(session, set(order))
+    shown_tps = [tp for tp in tps if in_scope.get(tp.id, Stats()).n]
+    return HeatMap(shown_tps, [stores[sid] for sid in order], cells, max(0, total - limit))
 
 
 # ---- trends -----------------------------------------------------------------------------

@@ -134,6 +134,16 @@ def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: 
 
 
 @cached
+def store_order(session: Session, *, kind: str, stage: str, start: date, end: date,
+                scope: Scope | None, priors: tuple[tuple[str, float], ...], k: float,
+                limit: int) -> tuple[list[int], int]:
+    """The scope's weakest stores over all touchpoints (heat map rows), and how many stores
+    have data (`summaries.store_order`)."""
+    return summaries.store_order(session, kind=kind, stage=stage, start=start, end=end,
+                                 scope=scope, priors=dict(priors), k=k, limit=limit)
+
+
+@cached
 def scope_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
                 scope: Scope | None) -> dict[str, Stats]:
     """{touchpoint: Stats} for the scope as a whole."""

@@ -352,7 +352,7 @@ def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: 
         stores_in_scope.scalar_subquery().label("scope_stores"),
     ).subquery()
     r = ranked.c
-    low = (3 * (r.cnt - 1)) / 4  # integer division in both databases: floor(0.75 (cnt - 1))
+    low = (3 * (r.cnt - 1)) // 4  # floor(0.75 (cnt - 1)), integer division in both databases
     rows = session.connection().execute(select(
         r.tp, r.store_id, r.n, r.total, r.squares, r.critical, r.shrunk, r.pos, r.cnt,
         r.in_scope, r.scope_pos, r.scope_stores,
@@ -386,6 +386,27 @@ def _stats(values) -> Stats:
 def _moments(values) -> Moments:
     pairs, *sums = values[4:]
     return Moments(int(pairs), *(float(v) for v in sums))
+
+
+def store_order(session: Session, *, kind: str, stage: str, start: date, end: date, scope,
+                priors: dict[str, float], k: float, limit: int) -> tuple[list[int], int]:
+    """(the `limit` stores of the scope weakest over all touchpoints - the mean of their
+    shrunken touchpoint means - weakest first; how many stores the scope has with data)."""
+    query = _grouped(per_store=True, by_month=False, kind=kind, stage=stage, start=start,
+                     end=end, scope=scope)
+    if query is None or not priors:
+        return [], 0
+    per_store = query.subquery()
+    tp, store_id = per_store.c[0], per_store.c[1]
+    n, total = per_store.c[3], per_store.c[4]
+    prior = case({t: float(v) for t, v in priors.items()}, value=tp, else_=0.0)
+    overall = func.avg((total + k * prior) / (n + k))
+    stores = select(store_id.label("store_id"), overall.label("overall")).group_by(store_id) \
+        .subquery()
+    rows = session.connection().execute(
+        select(stores.c.store_id, func.count().over())
+        .order_by(stores.c.overall, stores.c.store_id).limit(limit)).all()
+    return [sid for sid, _ in rows], int(rows[0][1]) if rows else 0
 
 
 def store_stats(session: Session, *, kind: str, stage: str, start: date, end: date,

@@ -351,3 +351,43 @@ def test_a_view_right_after_a_write_shows_it(app, client, auth, cache_seconds):
         set_status(session, session.get(Response, survey.id), "invalid")
         session.commit()
     assert "n=16" in text_of(client.get("/manager/?lang=en"))
+
+
+# ---- the board's SQL ranking equals the ranking maths on per-store figures -----------------
+
+
+@given(level=st.integers(0, 2), k=st.sampled_from([0.0, 1.0, 5.0, 40.0]), days=st.integers(5, 120))
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+def test_board_ranks_stores_as_the_ranking_maths_does(spread, level, k, days):
+    from app.dashboard import Filters, build_board, build_heatmap
+    from app.domain.ranking import Period, quantile, shrink, weakest
+
+    with spread.app_context(), new_session() as session:
+        stores = list(session.exec(select(Store).order_by(Store.id)))
+        scope = [Scope("network"), Scope("region", region_id=stores[0].region_id),
+                 Scope("stores", store_ids=frozenset({stores[1].id, stores[2].id}))][level]
+        period = Period(TODAY - timedelta(days=days), TODAY, "range", "r")
+        f = Filters(scope, period, "sales", "customer_survey", k)
+        board = build_board(session, f, small_n=2, count=2)
+        everyone, region_of = summaries.store_stats(session, kind="customer_survey", **f.window())
+        heat = build_heatmap(session, f, limit=3)
+        for row in board.rows:
+            stores_tp = everyone.get(row.touchpoint_id, {})
+            prior = Stats.total_of(stores_tp.values()).mean
+            shrunk = [shrink(s.n, s.mean, prior, k) for s in stores_tp.values()]
+            assert row.best_quartile == pytest.approx(quantile(shrunk, 0.75))
+            assert row.network_mean == pytest.approx(prior)
+            inside = {sid: s for sid, s in stores_tp.items() if scope.contains(sid, region_of[sid])}
+            expected = weakest(inside, prior, k, 2) if len(inside) > 1 else []
+            assert [(w.store_id, w.stats.n) for w in row.weakest_stores] == \
+                [(w.store_id, w.stats.n) for w in expected]
+            assert row.stats.n == sum(s.n for s in inside.values())
+        cells: dict[int, list[float]] = defaultdict(list)
+        for by_store in everyone.values():
+            prior = Stats.total_of(by_store.values()).mean
+            for sid, s in by_store.items():
+                if scope.contains(sid, region_of[sid]):
+                    cells[sid].append(shrink(s.n, s.mean, prior, k))
+        order = sorted(cells, key=lambda sid: (sum(cells[sid]) / len(cells[sid]), sid))
+        assert [st_.id for st_, _ in heat.stores] == order[:3]
+        assert heat.truncated == max(0, len(order) - 3)
