@@ -93,18 +93,29 @@ def retract(session: Session, response_id: int) -> None:
     apply(session, response_id, -1)
 
 
+_UPSERTS: dict[tuple[str, str], object] = {}
+
+
+def _upsert_statement(dialect: str, name: str):
+    """INSERT ... ON CONFLICT DO UPDATE SET m = m + excluded.m, built once (executemany of
+    one compiled statement: cheap on the write path)."""
+    if (dialect, name) not in _UPSERTS:
+        table = TABLES[name]
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(table)
+        _UPSERTS[(dialect, name)] = statement.on_conflict_do_update(
+            index_elements=list(KEYS[name]),
+            set_={m: table.c[m] + statement.excluded[m] for m in MEASURES},
+        )
+    return _UPSERTS[(dialect, name)]
+
+
 def _upsert(session: Session, name: str, cells: dict[tuple, list]) -> None:
-    table, keys = TABLES[name], KEYS[name]
+    keys = KEYS[name]
     rows = [dict(zip(keys, key, strict=True)) | dict(zip(MEASURES, cells[key], strict=True))
             for key in sorted(cells)]  # one lock order for every writer: no deadlocks
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={m: table.c[m] + statement.excluded[m] for m in MEASURES},
-    )
-    session.connection().execute(statement)
+    statement = _upsert_statement(session.get_bind().dialect.name, name)
+    session.connection().execute(statement, rows)
 
 
 # ---- recomputation: verify and rebuild --------------------------------------------------
