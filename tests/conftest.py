@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -19,6 +20,10 @@ SURVEYS = ROOT / "surveys"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 PASSWORD = "correct horse battery"
+
+# Seven test runs share two cores: a slow example is not a failure (no timed assertions).
+settings.register_profile("shared-machine", deadline=None)
+settings.load_profile("shared-machine")
 
 
 def _reset_postgres(url: str) -> None:
