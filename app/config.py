@@ -35,6 +35,9 @@ def from_environment() -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
         or os.environ.get("REDIS_URL") or "memory://",
+        # Redis down: count in this process instead of refusing customers' answers
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "JOB_QUEUE": os.environ.get("JOB_QUEUE", "touchpoint"),
         # evidence photos: s3://bucket[/prefix] (S3-compatible, endpoint from S3_ENDPOINT_URL)
         # or, when unset, the STORAGE_DIR folder
