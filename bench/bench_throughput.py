@@ -5,8 +5,9 @@ validation, scoring, answers, per-response scores, the summary rows, the atomic 
 code and case opening. Shoppers: final submissions of the 72-item sales checklist
 (POST /shopper/a/<id>) with the photo evidence it requires. A bounded load (BENCH_SECONDS,
 default 30, per kind) from BENCH_CLIENTS threads (default 2 x workers) on loopback; gunicorn
-runs BENCH_WORKERS sync workers (default 2: the machine's cores) on a free port, started and
-stopped here. Afterwards every stored answer is counted and the summaries are verified.
+runs as `make serve` runs it (gunicorn.conf.py: gthread workers) with BENCH_WORKERS processes
+(default 2: the machine's cores) on a free port, started and stopped here. Afterwards every
+stored answer is counted and the summaries are verified.
 
 Needs TEST_DATABASE_URL (PostgreSQL; that database is reset). Lines:
 `bench submit-throughput: per_s=<n> p50_ms=<a> p99_ms=<b> db=postgresql server=gunicorn workers=<w>`
@@ -151,11 +152,15 @@ def _shop_form(answers: dict) -> dict:
 
 
 def _serve(url: str, workers: int):
+    """The production server as `make serve` starts it (gunicorn.conf.py, app.wsgi), on a free
+    port; per-address limits raised since the whole load comes from 127.0.0.1."""
     port = _free_port()
-    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET_KEY)
+    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET_KEY, BIND=f"127.0.0.1:{port}",
+               WEB_CONCURRENCY=str(workers), QR_RATE_LIMIT="1000000 per minute",
+               LOGIN_RATE_LIMIT="1000000 per minute")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "bench.serve:app"], cwd=ROOT, env=env)
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app.wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # (its access log)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
