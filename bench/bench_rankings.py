@@ -22,7 +22,8 @@ Environment: BENCH_SCALE (default 1.0) scales the response counts; BENCH_DIR the
 the SQLite file; BENCH_KEEP=1 keeps that file and reuses it on the next run;
 TEST_DATABASE_URL (or BENCH_DATABASE_URL) also runs it on PostgreSQL (that database is reset,
 unless BENCH_KEEP=1 finds it seeded); BENCH_ONLY=sqlite|postgresql runs one of them;
-BENCH_SEED_ONLY=1 stops after seeding; BENCH_REBUILD=1 rebuilds the summaries of a reused one.
+BENCH_SEED_ONLY=1 stops after seeding; BENCH_REBUILD=1 rebuilds the summaries of a reused one;
+BENCH_NAIVE_RUNS (3) how often the naive ranking is timed per scope.
 Lines: `bench view-<league|heatmap|trends>: fresh_p95_ms=<x> db=<sqlite|postgresql>`, then
 `bench rankings[_postgresql]: fresh_p95_ms=<x> p95_ms=<cached> naive_p95_ms=<y> speedup=<y/x>
 responses=<n>`.
@@ -426,7 +427,7 @@ def run(url: str, label: str, scale: float, reuse: bool = False) -> None:
     naive_times, agree = [], True
     for region in (None, info["region"]):
         fast = _fast(app, region)
-        for _ in range(3):
+        for _ in range(int(os.environ.get("BENCH_NAIVE_RUNS", "3"))):
             slow, seconds = _naive(app, region)
             naive_times.append(seconds * 1000)
         agree = agree and _agree(fast, slow)
