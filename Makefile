@@ -47,25 +47,42 @@ serve: setup
 worker: setup
 	$(FLASK) jobs worker
 
-# Debian's Chromium for the browser tests (never a browser download).
+# Tests need Debian packages (never a browser download): installed with apt when make runs as
+# root (CI, a fresh container); otherwise one line saying what to install. `make run` needs none.
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -q
+need_debian = if [ "$$(id -u)" = 0 ]; then apt-get update -q && $(APT_INSTALL) $(1); \
+	else echo "make test needs the Debian packages: $(1) (as root: apt-get install $(1))" >&2; exit 1; fi
+
 browser:
-	@test -x $(CHROMIUM) || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+	@test -x $(CHROMIUM) || { $(call need_debian,chromium); }
 
-# PDFs: one CJK subset font (GB2312, ~2.7 MB, git-ignored) cut with fontTools from Debian's
-# fonts-noto-cjk; WeasyPrint loads it by @font-face (see app/fonts.py for why).
-NOTO_CJK := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
-fonts: static/fonts/TouchpointCJK-Regular.otf
+# PDFs: regular and bold CJK subsets (GB2312 plus the interface texts, ~2.2 MB each, git-ignored)
+# cut with fontTools from Noto Sans SC, which npm installs into build/fonts/ for this step only
+# (pinned in fontsrc/; never served, never committed). No root, no apt (see app/fonts.py).
+FONT_SOURCES := build/fonts/node_modules/.installed
+FONTS := static/fonts/TouchpointCJK-Regular.ttf static/fonts/TouchpointCJK-Bold.ttf
+fonts: $(FONTS)
 
-static/fonts/TouchpointCJK-Regular.otf: $(VENV)/.installed app/fonts.py
-	@test -e $(NOTO_CJK) || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk)
+# Both weights come from one run (a stamp rather than a grouped target: macOS ships make 3.81).
+$(FONTS): static/fonts/.subsets
+	@test -e $@ || (rm -f $< && $(MAKE) -s $<)
+
+$(FONT_SOURCES): fontsrc/package.json fontsrc/package-lock.json
+	mkdir -p build/fonts
+	cp fontsrc/package.json fontsrc/package-lock.json build/fonts/
+	cd build/fonts && npm ci --no-audit --no-fund
+	touch $@
+
+static/fonts/.subsets: $(FONT_SOURCES) $(VENV)/.installed app/fonts.py
 	$(PY) -m app.fonts
+	touch $@
 
-# The poster test reads the rendered PDF back with OCR (Debian packages, never downloads).
+# The poster test reads the rendered PDF back with OCR.
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim poppler-utils
+CHI_SIM ?= /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata
 ocr-tools:
 	@command -v tesseract >/dev/null && command -v pdftoppm >/dev/null \
-	  && test -e /usr/share/tesseract-ocr/5/tessdata/chi_sim.traineddata \
-	  || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	      tesseract-ocr tesseract-ocr-chi-sim poppler-utils)
+	  && test -e $(CHI_SIM) || { $(call need_debian,$(OCR_PACKAGES)); }
 
 test: setup browser ocr-tools
 	$(PY) -m pytest
@@ -82,4 +99,4 @@ messages: setup
 	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor instance/*.db*
+	rm -rf $(VENV) node_modules build/fonts static/vendor static/fonts/*.ttf instance/*.db*

@@ -1,6 +1,7 @@
 """QR codes (segno, SVG) and printable PDFs (WeasyPrint): the A4 poster, the table card and
 the sheet of per-visit codes. A PDF is an HTML template under templates/reports/ rendered with
-the CJK subset font (app/fonts.py) loaded by `@font-face`, so Chinese renders right and fast.
+the CJK subset fonts, regular and bold (app/fonts.py), loaded by `@font-face`, so Chinese renders
+right and fast.
 """
 
 from __future__ import annotations
@@ -58,9 +59,11 @@ def qr_svg(url: str) -> bytes:
 def render_pdf(template: str, **context) -> bytes:
     from weasyprint import HTML
 
-    font = fonts.font_path()
-    html = render_template(template, font_url=font.as_uri() if font else None,
+    faces = fonts.faces()
+    html = render_template(template, font_faces={w: p.as_uri() for w, p in faces.items()},
                            font_family=fonts.FAMILY, **context)
+    if faces:
+        fonts.faces(html)  # a store name beyond GB2312 joins the subsets before WeasyPrint reads them
     return HTML(string=html, base_url=str(ROOT)).write_pdf()
 
 
