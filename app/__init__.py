@@ -13,6 +13,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .blueprints import admin, assignments, cases, manager, public, qr, reviewer, shopper
     from .config import ROOT, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
+    from .network import views as network
 
     app = Flask(
         __name__,
@@ -42,4 +43,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(qr.bp)
+    app.register_blueprint(network.bp)
     return app

@@ -30,6 +30,7 @@ from .domain.scoring import score, validate_answers
 surveys = AppGroup("surveys", help="Check, score and load instrument definitions.")
 database = AppGroup("db", help="Database migrations.")
 demo = AppGroup("demo", help="Demo data.")
+network = AppGroup("network", help="Import and export regions, stores and users.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -146,7 +147,49 @@ def seed_command(months: int, random_seed: int) -> None:
         click.echo(f"  {role:<9} {username} / {password}")
 
 
+@network.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and count; write nothing.")
+@click.option("--deactivate-missing", is_flag=True,
+              help="Deactivate stores (or users) that the file does not list.")
+def network_import_command(file: Path, dry_run: bool, deactivate_missing: bool) -> None:
+    """Import a stores or users file (CSV or XLSX; the header tells which)."""
+    from .network.importer import import_network
+
+    try:
+        data = file.read_bytes()
+    except OSError:
+        _fail(f"{file}:1: no such file")
+    with db.new_session() as session:
+        result = import_network(session, data, file.name, dry_run=dry_run,
+                                deactivate_missing=deactivate_missing)
+    if not result.ok:
+        _fail("\n".join(p.line(str(file)) for p in result.file.problems))
+    for line in result.lines():
+        click.echo(line)
+    if dry_run:
+        click.echo("dry run: nothing written")
+    for username, password in result.passwords.items():
+        click.echo(f"one-time password for {username}: {password}")
+    if result.passwords:
+        click.echo("(shown once; each user must change it at first login)")
+
+
+@network.command("export")
+@click.argument("kind", type=click.Choice(["stores", "users"]))
+@click.argument("file", type=click.Path(path_type=Path))
+def network_export_command(kind: str, file: Path) -> None:
+    """Write the stores or users as CSV or XLSX (by the file's suffix), in the import's columns."""
+    from .network.exporter import store_rows, table_bytes, user_rows
+
+    with db.new_session() as session:
+        rows = list((store_rows if kind == "stores" else user_rows)(session))
+    file.write_bytes(table_bytes(rows, xlsx=file.suffix.lower() == ".xlsx", title=kind))
+    click.echo(f"{kind}: {len(rows) - 1} rows written to {file}")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(network)
     app.cli.add_command(surveys)
     app.cli.add_command(database)
     app.cli.add_command(demo)
