@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 
 from ..domain.network_file import Known, NetworkFile, parse
 from ..models import ManagerRegion, ManagerStore, Region, ShopperRegion, Store, User
+from .records import set_store_active
 
 
 @dataclass
@@ -120,19 +121,22 @@ def _apply_stores(session: Session, result: ImportResult, deactivate_missing: bo
 
     stores = {s.code: s for s in session.exec(select(Store))}
     fresh_stores = []
+    flips: dict[bool, list[int]] = {True: [], False: []}
     for row in result.file.stores:
         values = {"name": row.name, "region_id": regions[row.region_code].id, "city": row.city,
                   "address": row.address, "latitude": row.latitude,
-                  "longitude": row.longitude, "active": row.active}
+                  "longitude": row.longitude}
         store = stores.pop(row.code, None)
         if store is None:
-            fresh_stores.append({"code": row.code, "deactivated_on": None if row.active
-                                 else today, **values})
+            fresh_stores.append({"code": row.code, "active": row.active,
+                                 "deactivated_on": None if row.active else today, **values})
             result.stores.new += 1
-        elif all(getattr(store, k) == v for k, v in values.items()):
+        elif store.active == row.active and all(getattr(store, k) == v
+                                                for k, v in values.items()):
             result.stores.unchanged += 1
         else:
-            _set_active(store, row.active, today)
+            if store.active != row.active:
+                flips[row.active].append(store.id)
             for key, value in values.items():
                 setattr(store, key, value)
             result.stores.changed += 1
@@ -140,19 +144,13 @@ def _apply_stores(session: Session, result: ImportResult, deactivate_missing: bo
         # one multi-row INSERT: building 2,000 ORM objects costs more than the database does
         session.connection().execute(insert(Store.__table__), fresh_stores)
     if deactivate_missing:
-        for store in stores.values():
-            if store.active:
-                _set_active(store, False, today)
-                store.active = False
-                result.stores.deactivated += 1
+        missing = [store.id for store in stores.values() if store.active]
+        flips[False] += missing
+        result.stores.deactivated = len(missing)
     session.flush()
-
-
-def _set_active(store: Store, active: bool, today: date) -> None:
-    if store.active and not active:
-        store.deactivated_on = today
-    elif active:
-        store.deactivated_on = None
+    for active, ids in flips.items():
+        set_store_active(session, ids, active, today)
+    session.expire_all()
 
 
 # ---- users ------------------------------------------------------------------------------
