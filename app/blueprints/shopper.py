@@ -50,7 +50,8 @@ def assignment_state(assignment, response, today: date) -> str:
 def get_assignment_or_404(assignment_id: int) -> Assignment:
     """The current shopper's own assignment; another shopper's is a 404 (no existence leak)."""
     assignment = db.session().get(Assignment, assignment_id)
-    if assignment is None or assignment.shopper_id != current_user.id:
+    if (assignment is None or assignment.shopper_id != current_user.id
+            or assignment.cancelled_at is not None):
         abort(404)
     return assignment
 
