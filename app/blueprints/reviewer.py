@@ -25,7 +25,7 @@ from ..errors import abort_with
 from ..instruments import definition
 from ..models import InstrumentVersion, Photo, Response, Store, User
 from ..photos import photo_path
-from ..responses import stored_answers, stored_scores
+from ..responses import history, stored_answers, stored_scores
 
 bp = Blueprint("reviewer", __name__, url_prefix="/review")
 
@@ -60,6 +60,7 @@ def show(response_id: int):
         answers=stored_answers(session, response.id), scores=stored_scores(session, response.id),
         evidence=shopping.stored_evidence(session, response.id),
         labels=queries.touchpoint_labels(session), form=DecisionForm(),
+        history=history(session, response.id),
     )
 
 

@@ -28,7 +28,7 @@ from ..config import ROOT
 from ..forms.checklist import build_form, check, field_name, raw_answers
 from ..models import Assignment, Store
 from ..photos import PhotoError, store_photo
-from ..responses import stored_answers, stored_scores
+from ..responses import history, stored_answers, stored_scores
 
 bp = Blueprint("shopper", __name__, url_prefix="/shopper")
 
@@ -90,12 +90,13 @@ def _checklist_page(assignment, response, formdata=None, errors=None):
         form.uuid.data = response.uuid if response else str(uuid_module.uuid4())
         if response is not None:
             form.visit_start.data, form.visit_end.data = response.visit_start, response.visit_end
+            form.visit_date.data = response.day.isoformat()
     return render_template(
         "shopper/checklist.html", form=form, instrument=instrument, assignment=assignment,
         store=session.get(Store, assignment.store_id), version=version, response=response,
         evidence=evidence, field_name=field_name, errors=errors or {},
         conditions={i.id: i.condition for i in instrument.items() if i.condition is not None},
-        labels=queries.touchpoint_labels(session),
+        labels=queries.touchpoint_labels(session), today=date.today(),
     )
 
 
@@ -122,11 +123,34 @@ def _answers_or_error(instrument, final: bool):
 
 
 def _posted(assignment_id: int, final: bool):
-    """The shopper's own assignment, its instrument and the posted answers checked against it."""
+    """The shopper's own assignment, its instrument and the posted answers checked against it
+    (the visit's date and times too: on the day of the visit, inside the window, leaving after
+    arriving)."""
     session = db.session()
     assignment = get_assignment_or_404(assignment_id)
     _version, instrument = shopping.instrument_of(session, assignment)
-    return session, assignment, instrument, _answers_or_error(instrument, final=final)
+    raw, evidence, errors = _answers_or_error(instrument, final=final)
+    problem = shopping.visit_problem(assignment, _visit_date(), _time("visit_start"),
+                                     _time("visit_end"), date.today())
+    if problem:
+        errors = {**errors, problem: VISIT_PROBLEMS[problem]()}
+    return session, assignment, instrument, (raw, evidence, errors)
+
+
+VISIT_PROBLEMS = {
+    "visit_date": lambda: _("The visit date must lie inside the visit window and not after today."),
+    "visit_end": lambda: _("The visit must end after it started."),
+}
+
+
+def _visit_date() -> date | None:
+    value = request.form.get("visit_date", "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(400)
 
 
 @bp.route("/a/<int:assignment_id>/save", methods=["POST"])
@@ -139,7 +163,7 @@ def save(assignment_id: int):
     try:
         shopping.save_draft(session, assignment=assignment, uuid=_uuid(), raw=raw,
                             evidence=evidence, visit_start=_time("visit_start"),
-                            visit_end=_time("visit_end"))
+                            visit_end=_time("visit_end"), visit_date=_visit_date())
     except shopping.Conflict as conflict:
         return render_template("shopper/_save_state.html", conflict=CONFLICTS[conflict.code]()), 409
     return render_template("shopper/_save_state.html", saved=True)
@@ -160,7 +184,7 @@ def submit(assignment_id: int):
     try:
         outcome = shopping.submit(session, assignment=assignment, uuid=_uuid(), raw=raw,
                                   evidence=evidence, visit_start=_time("visit_start"),
-                                  visit_end=_time("visit_end"))
+                                  visit_end=_time("visit_end"), visit_date=_visit_date())
     except shopping.Conflict as conflict:
         if wants_json:
             return jsonify(message=CONFLICTS[conflict.code]()), 409
@@ -204,6 +228,7 @@ def report(assignment_id: int):
         instrument=instrument, store=session.get(Store, assignment.store_id),
         answers=stored_answers(session, response.id), scores=stored_scores(session, response.id),
         labels=queries.touchpoint_labels(session),
+        history=history(session, response.id),
     )
 
 
