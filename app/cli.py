@@ -95,8 +95,13 @@ def score_command(definition: Path, answers: Path) -> None:
 
 @surveys.command("load")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def load_command(paths: tuple[Path, ...]) -> None:
-    """Load touchpoints and instruments into the database as immutable versions."""
+@click.option("--publish", is_flag=True,
+              help="Publish the loaded versions (otherwise they stay drafts for review).")
+@click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="With --publish: the day they take effect (default today).")
+def load_command(paths: tuple[Path, ...], publish: bool, effective) -> None:
+    """Load touchpoints and instruments into the database as immutable versions (drafts
+    unless --publish)."""
     from .instruments import VersionConflict
     from .instruments import load_instrument as store_instrument
     from .instruments import load_taxonomy as store_taxonomy
@@ -112,13 +117,16 @@ def load_command(paths: tuple[Path, ...]) -> None:
         store_taxonomy(session, taxonomy)
         results = []
         try:
-            results = [store_instrument(session, instrument) for instrument in instruments]
+            results = [store_instrument(session, instrument, publish=publish,
+                                        effective_on=effective.date() if effective else None)
+                       for instrument in instruments]
         except VersionConflict as error:
             session.rollback()
             _fail(f"refused: {error}")
         session.commit()
     for result in results:
-        click.echo(f"{result.instrument_id} v{result.version}: {result.status}")
+        state = "" if publish or result.status != "added" else " (draft: publish it to use it)"
+        click.echo(f"{result.instrument_id} v{result.version}: {result.status}{state}")
 
 
 @database.command("upgrade")

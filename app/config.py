@@ -34,4 +34,8 @@ def from_environment() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # the address printed in QR codes (else the address the admin is using)
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
+        # published rules are reviewed on a schedule (seed 001); overdue ones show on admin home
+        "REVIEW_INTERVAL_DAYS": int(os.environ.get("REVIEW_INTERVAL_DAYS", "365")),
+        # a reviewer sees a flag when the phone was further than this from the store
+        "VISIT_DISTANCE_FLAG_M": int(os.environ.get("VISIT_DISTANCE_FLAG_M", "500")),
     }
