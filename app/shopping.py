@@ -99,9 +99,17 @@ def latest_response(session: Session, assignment_id: int) -> Response | None:
     ).first()
 
 
-def _visit(response: Response, visit_start: str | None, visit_end: str | None) -> None:
+Position = tuple[float, float, float | None]
+
+
+def _visit(response: Response, visit_start: str | None, visit_end: str | None,
+           start: Position | None = None, at_submit: Position | None = None) -> None:
     response.visit_start = visit_start or response.visit_start
     response.visit_end = visit_end or response.visit_end
+    if start is not None and response.start_lat is None:  # the first fix is the start
+        response.start_lat, response.start_lon, response.start_accuracy = start
+    if at_submit is not None:
+        response.submit_lat, response.submit_lon, response.submit_accuracy = at_submit
 
 
 def _existing(session: Session, assignment: Assignment, response: Response | None) -> Response | None:
@@ -138,7 +146,7 @@ def _day(response: Response | None, visit_date: date | None) -> date:
 def save_draft(session: Session, *, assignment: Assignment, uuid: str, raw: dict[str, Any],
                visit_start: str | None = None, visit_end: str | None = None,
                evidence: dict[str, str] | None = None,
-               visit_date: date | None = None) -> Response:
+               visit_date: date | None = None, start: Position | None = None) -> Response:
     """Store the answers given so far (AnswerError on a bad one; nothing stored then)."""
     version = session.get(InstrumentVersion, assignment.instrument_version_id)
     response = _existing(session, assignment, find_by_uuid(session, uuid))
@@ -157,7 +165,7 @@ def save_draft(session: Session, *, assignment: Assignment, uuid: str, raw: dict
         _first_autosave(session, response)
     else:
         raise Conflict("already_submitted" if response.status != "approved" else "approved")
-    _visit(response, visit_start, visit_end)
+    _visit(response, visit_start, visit_end, start)
     _store_evidence(session, response, evidence or {})
     session.add(response)
     try:
@@ -170,13 +178,14 @@ def save_draft(session: Session, *, assignment: Assignment, uuid: str, raw: dict
             raise Conflict("uuid_mismatch") from None
         return save_draft(session, assignment=assignment, uuid=uuid, raw=raw,
                           visit_start=visit_start, visit_end=visit_end, evidence=evidence,
-                          visit_date=visit_date)
+                          visit_date=visit_date, start=start)
     return response
 
 
 def submit(session: Session, *, assignment: Assignment, uuid: str, raw: dict[str, Any],
            visit_start: str | None = None, visit_end: str | None = None,
-           evidence: dict[str, str] | None = None, visit_date: date | None = None) -> Outcome:
+           evidence: dict[str, str] | None = None, visit_date: date | None = None,
+           start: Position | None = None, at_submit: Position | None = None) -> Outcome:
     """Submit once. Replays of a submitted UUID return the stored report unchanged."""
     version = session.get(InstrumentVersion, assignment.instrument_version_id)
     existing = find_by_uuid(session, uuid)
@@ -203,7 +212,7 @@ def submit(session: Session, *, assignment: Assignment, uuid: str, raw: dict[str
             response.submitted_at = utcnow()
             # the visit keeps its day: a report returned and corrected next month still counts
             # for the month of the visit
-        _visit(response, visit_start, visit_end)
+        _visit(response, visit_start, visit_end, start, at_submit)
         _store_evidence(session, response, evidence or {})
         session.add(response)
         session.commit()

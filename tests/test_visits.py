@@ -112,3 +112,25 @@ def test_ten_phones_submitting_at_once_store_one_report(app, assignment_id):
             Response.assignment_id == assignment_id)).all()
     assert len(stored) == 1
     assert sorted(statuses) == [200] + [409] * 9
+
+
+def test_positions_are_optional_and_the_reviewer_sees_the_distance(client, auth, app,
+                                                                  assignment_id):
+    from app.models import Store
+
+    with app.app_context(), new_session() as session:
+        store = session.exec(select(Store).where(Store.code == "E1")).one()
+        store.latitude, store.longitude = 31.2304, 121.4737
+        session.add(store)
+        session.commit()
+    auth.as_role("shopper")
+    reply = _submit(client, assignment_id, str(uuid.uuid4()), geo_start_lat="31.2304",
+                    geo_start_lon="121.4837", geo_start_acc="12", geo_submit_lat="bogus",
+                    geo_submit_lon="", geo_submit_acc="")
+    assert reply.status_code == 200  # a missing or broken position never blocks
+    response, _, _ = _response(app, assignment_id)
+    assert (response.start_lat, response.submit_lat) == (31.2304, None)
+    auth.as_role("reviewer")
+    page = client.get(f"/review/r/{response.id}").get_data(as_text=True)
+    assert "951" in page or "952" in page  # about 0.01 degree of longitude at Shanghai
+    assert "离门店较远" in page or "far from the store" in page

@@ -25,6 +25,7 @@ from flask_login import current_user
 from .. import db, queries, shopping
 from ..auth import roles_required
 from ..config import ROOT
+from ..domain.geo import parse_position
 from ..forms.checklist import build_form, check, field_name, raw_answers
 from ..models import Assignment, Store
 from ..photos import PhotoError, store_photo
@@ -143,6 +144,13 @@ VISIT_PROBLEMS = {
 }
 
 
+def _position(prefix: str):
+    """The phone's position if it sent one; never an error (location is optional)."""
+    form = request.form
+    return parse_position(form.get(f"{prefix}_lat"), form.get(f"{prefix}_lon"),
+                          form.get(f"{prefix}_acc"))
+
+
 def _visit_date() -> date | None:
     value = request.form.get("visit_date", "").strip()
     if not value:
@@ -163,7 +171,8 @@ def save(assignment_id: int):
     try:
         shopping.save_draft(session, assignment=assignment, uuid=_uuid(), raw=raw,
                             evidence=evidence, visit_start=_time("visit_start"),
-                            visit_end=_time("visit_end"), visit_date=_visit_date())
+                            visit_end=_time("visit_end"), visit_date=_visit_date(),
+                            start=_position("geo_start"))
     except shopping.Conflict as conflict:
         return render_template("shopper/_save_state.html", conflict=CONFLICTS[conflict.code]()), 409
     return render_template("shopper/_save_state.html", saved=True)
@@ -184,7 +193,9 @@ def submit(assignment_id: int):
     try:
         outcome = shopping.submit(session, assignment=assignment, uuid=_uuid(), raw=raw,
                                   evidence=evidence, visit_start=_time("visit_start"),
-                                  visit_end=_time("visit_end"), visit_date=_visit_date())
+                                  visit_end=_time("visit_end"), visit_date=_visit_date(),
+                                  start=_position("geo_start"),
+                                  at_submit=_position("geo_submit"))
     except shopping.Conflict as conflict:
         if wants_json:
             return jsonify(message=CONFLICTS[conflict.code]()), 409
