@@ -151,3 +151,21 @@ def test_deactivated_store_leaves_rankings_from_that_day_but_keeps_history(clien
         still = session.exec(select(TouchpointScore).where(
             TouchpointScore.store_id == store.id, TouchpointScore.counted)).all()
     assert len(still) == len(before) - 1 and all(s.day < date.today() for s in still)
+
+
+def test_conflicting_stores_of_a_shopper(client, auth, app):
+    from app.models import ShopperConflict
+
+    auth.as_role("admin")
+    shopper = _id(app, User, username="shopper2")
+    assert _post(client, f"/admin/network/users/{shopper.id}", username="shopper2",
+                 role="shopper", scope="east", conflicts="E1;NOPE", monthly_capacity="4",
+                 active="y").status_code == 400
+    assert _post(client, f"/admin/network/users/{shopper.id}", username="shopper2",
+                 role="shopper", scope="east", conflicts="E1", monthly_capacity="4",
+                 active="y").status_code == 302
+    with app.app_context(), new_session() as session:
+        conflict = session.exec(select(ShopperConflict)).one()
+        assert conflict.store_id == _id(app, Store, code="E1").id
+    page = client.get(f"/admin/network/users/{shopper.id}").get_data(as_text=True)
+    assert 'value="E1"' in page

@@ -7,6 +7,7 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import delete
 from sqlmodel import Session, select
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -20,7 +21,7 @@ from wtforms.validators import (
 )
 
 from ..domain.network_file import CODE, ROLES, USERNAME
-from ..models import Region, Store, User
+from ..models import Region, ShopperConflict, Store, User
 from ..scope import region_ids_below
 from .importer import current_scopes, hash_one_time, one_time_password, set_scope
 from .records import set_store_active
@@ -92,6 +93,8 @@ class UserForm(FlaskForm):
         r"^[^@\s]+@[^@\s]+$", message=_l("Not an email address."))])
     scope = StringField(_l("Scope (region and store codes, separated by ;)"),
                         validators=[Length(max=2000)])
+    conflicts = StringField(_l("Stores this shopper must never visit (codes, separated by ;)"),
+                            validators=[Length(max=2000)])
     monthly_capacity = IntegerField(_l("Visits a month (shoppers)"), default=0,
                                     validators=[Optional(), NumberRange(0, 200)])
     active = BooleanField(_l("Active (may log in)"), default=True)
@@ -101,11 +104,24 @@ class UserForm(FlaskForm):
         self.session, self.record = session, record
         if record is not None and not self.is_submitted():
             self.scope.data = ";".join(sorted(current_scopes(session).get(record.id, ())))
+            self.conflicts.data = ";".join(session.exec(
+                select(Store.code).join(ShopperConflict, ShopperConflict.store_id == Store.id)
+                .where(ShopperConflict.user_id == record.id).order_by(Store.code)))
 
     def validate_username(self, field):
         clash = self.session.exec(select(User).where(User.username == field.data)).first()
         if clash is not None and clash is not self.record:
             raise ValidationError(_("This username is taken."))
+
+    def conflict_codes(self) -> list[str]:
+        return [c.strip() for c in (self.conflicts.data or "").split(";") if c.strip()]
+
+    def validate_conflicts(self, field):
+        codes = self.conflict_codes()
+        known = set(self.session.exec(select(Store.code).where(Store.code.in_(codes))))
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            raise ValidationError(_("Unknown codes: %(codes)s", codes=", ".join(unknown)))
 
     def codes(self) -> list[str]:
         return [c.strip() for c in (self.scope.data or "").split(";") if c.strip()]
@@ -161,4 +177,7 @@ def save(session: Session, kind: str, form, record, actor_id: int) -> str | None
     region_ids = dict(session.exec(select(Region.code, Region.id)).all())
     store_ids = dict(session.exec(select(Store.code, Store.id)).all())
     set_scope(session, record, form.codes(), region_ids, store_ids)
+    session.exec(delete(ShopperConflict).where(ShopperConflict.user_id == record.id))
+    session.add_all(ShopperConflict(user_id=record.id, store_id=store_ids[c])
+                    for c in dict.fromkeys(form.conflict_codes()))
     return password
