@@ -1,4 +1,5 @@
-"""Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`.
+"""Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`,
+`jobs worker`.
 
 Every command reports problems as text and an exit code; none shows a traceback.
 """
@@ -31,6 +32,7 @@ surveys = AppGroup("surveys", help="Check, score and load instrument definitions
 database = AppGroup("db", help="Database migrations.")
 demo = AppGroup("demo", help="Demo data.")
 network = AppGroup("network", help="Import and export regions, stores and users.")
+jobs = AppGroup("jobs", help="Background jobs.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -196,8 +198,20 @@ def network_export_command(kind: str, file: Path) -> None:
     click.echo(f"{kind}: {len(rows) - 1} rows written to {file}")
 
 
+@jobs.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+def worker_command(burst: bool) -> None:
+    """Run background jobs from the Redis queue (REDIS_URL) until stopped."""
+    from .jobs import run_worker
+
+    if not current_app.config["REDIS_URL"]:
+        _fail("REDIS_URL is not set: without a queue, jobs run inside the app process (make run)")
+    run_worker(current_app._get_current_object(), burst=burst)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(network)
+    app.cli.add_command(jobs)
     app.cli.add_command(surveys)
     app.cli.add_command(database)
     app.cli.add_command(demo)
