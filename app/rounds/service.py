@@ -164,11 +164,11 @@ def progress(session: Session, round_id: int, today: date | None = None) -> list
         .group_by(base.c.store_id, Store.code, Store.name, Region.name)
         .order_by(Region.name, Store.code)).all()
     names: dict[int, list[str]] = {}
+    shopper = func.coalesce(func.nullif(User.display_name, ""), User.username).label("name")
     for store_id, name in session.exec(
-            select(base.c.store_id, func.coalesce(func.nullif(User.display_name, ""),
-                                                  User.username))
+            select(base.c.store_id, shopper)
             .join(User, User.id == base.c.shopper_id).distinct()
-            .order_by(base.c.store_id, User.username)):
+            .order_by(base.c.store_id, shopper)):
         names.setdefault(store_id, []).append(name)
     return [BoardRow(r[0], r[1], r[2], r[3], dict(zip(STATES, map(int, r[4:]), strict=True)),
                      names.get(r[0], [])) for r in rows]
