@@ -90,9 +90,20 @@ def set_store_active(session: Session, store_ids: list[int], active: bool, today
                 TouchpointScore.response_id.in_(select(Response.id).where(
                     Response.kind == kind, Response.status == status)))
                 .values(counted=counts(kind, status)))
+        _resummarise(session)
         return
     session.exec(update(Store).where(Store.id.in_(store_ids), Store.active)
                  .values(active=False, deactivated_on=today))
     session.exec(update(TouchpointScore).where(
         TouchpointScore.store_id.in_(store_ids), TouchpointScore.day >= today)
         .values(counted=False))
+    _resummarise(session)
+
+
+def _resummarise(session: Session) -> None:
+    """What counts changed outside the per-response path: rebuild the dashboard's summary
+    rows in the same transaction (deactivating a store is rare)."""
+    from .. import summaries
+
+    session.flush()
+    summaries.rebuild(session)

@@ -3,13 +3,13 @@ one-time passwords, monthly rounds, response history and positions, published in
 one report per assignment.
 
 Revision ID: 0006_network
-Revises: 0003
+Revises: 0005_summaries
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_network"
-down_revision = "0003"
+down_revision = "0005_summaries"
 branch_labels = None
 depends_on = None
 
