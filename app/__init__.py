@@ -10,7 +10,18 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     from . import auth, cli, db, errors, i18n
-    from .blueprints import admin, assignments, cases, manager, public, qr, reviewer, shopper
+    from .blueprints import (
+        actions,
+        admin,
+        appeals,
+        assignments,
+        cases,
+        manager,
+        public,
+        qr,
+        reviewer,
+        shopper,
+    )
     from .config import ROOT, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
 
@@ -42,4 +53,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(qr.bp)
+    app.register_blueprint(actions.bp)
+    app.register_blueprint(appeals.bp)
     return app
