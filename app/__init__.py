@@ -19,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         manager,
         public,
         qr,
+        reports,
         reviewer,
         shopper,
     )
@@ -55,4 +56,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(qr.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(appeals.bp)
+    app.register_blueprint(reports.bp)
     return app

@@ -324,3 +324,38 @@ def test_a_store_target_above_the_scores_counts_as_below(app):
         session.add(TouchpointTarget(touchpoint_id="greeting", store_id=w1.id, target=10))
         session.commit()
         assert actions.open_for_targets(session, settings=settings(app), month=month) == []
+
+
+# ---- notices -------------------------------------------------------------------------------
+
+
+def test_notices_tell_the_store_what_needs_attention(app, client, auth, red_line):
+    auth.as_role("store_manager")
+    seen = text_of(client.get("/actions/notices"))
+    assert "新整改措施" in seen and "红线未通过" in seen and "成都一店" in seen
+    assert "逾期" not in seen and "2天内到期" not in seen
+    with app.app_context(), new_session() as session:
+        action = session.get(CorrectiveAction, red_line.id)
+        action.due_at = datetime.now(UTC) + timedelta(days=1)
+        session.add(action)
+        session.commit()
+    assert "2天内到期" in text_of(client.get("/actions/notices"))
+    with app.app_context(), new_session() as session:
+        action = session.get(CorrectiveAction, red_line.id)
+        action.due_at = datetime.now(UTC) - timedelta(days=1)
+        session.add(action)
+        session.commit()
+    overdue = BeautifulSoup(client.get("/actions/notices").get_data(as_text=True),
+                            "html.parser").select("#notices li")
+    assert "逾期" in overdue[0].get_text()  # the most urgent first
+
+
+@pytest.mark.parametrize("role, status, sees", [
+    ("store_manager", 200, True), ("manager_west", 200, True), ("admin", 200, True),
+    ("manager", 200, False), ("reviewer", 403, False), ("shopper", 403, False),
+])
+def test_notices_stay_in_scope(client, auth, red_line, role, status, sees):
+    auth.as_role(role)
+    page = client.get("/actions/notices")
+    assert page.status_code == status
+    assert ("成都一店" in page.get_data(as_text=True)) is sees

@@ -72,6 +72,16 @@ def index():
                            counts=actions.counts_by_region(session, _scope()))
 
 
+@bp.route("/notices")
+@roles_required(*MANAGERS)
+def notices():
+    """What needs the manager's attention in their scope."""
+    from .. import notices as found
+
+    return render_template("notices/index.html",
+                           notices=found.for_scope(db.session(), _scope()))
+
+
 def _new_form() -> NewActionForm:
     session = db.session()
     form = NewActionForm(request.form if request.method == "POST" else request.args)

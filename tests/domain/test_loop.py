@@ -4,7 +4,7 @@ top-2-box intervals, the answer an overturned item takes."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain import loop
@@ -51,6 +51,7 @@ def test_nps_is_promoters_minus_detractors():
     assert low < 40 < high
 
 
+@settings(deadline=None)  # the machine is shared: no timing in tests
 @given(st.integers(0, 50), st.integers(0, 50), st.integers(0, 50))
 def test_nps_and_its_interval_stay_within_bounds(p, q, d):
     nps = loop.Nps(p, q, d)
@@ -62,6 +63,7 @@ def test_nps_and_its_interval_stay_within_bounds(p, q, d):
         assert -100 <= nps.ci90[0] <= nps.score + 1e-9 and nps.score - 1e-9 <= nps.ci90[1] <= 100
 
 
+@settings(deadline=None)  # the machine is shared: no timing in tests
 @given(st.integers(0, 200), st.integers(1, 200))
 def test_top_two_box_interval_holds_the_share(hits, n):
     hits = min(hits, n)
@@ -70,6 +72,7 @@ def test_top_two_box_interval_holds_the_share(hits, n):
     assert 0 <= low <= share.share + 1e-9 and share.share - 1e-9 <= high <= 100
 
 
+@settings(deadline=None)  # the machine is shared: no timing in tests
 @given(st.lists(st.floats(0, 100), min_size=2, max_size=30), st.floats(0, 100),
        st.floats(0, 50))
 def test_the_shrunken_interval_lies_between_the_mean_and_the_prior(values, prior, k):
