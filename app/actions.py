@@ -162,15 +162,15 @@ def failed_red_lines(session: Session, response: Response) -> list[tuple[str, st
     return found
 
 
-def open_for_red_lines(session: Session, *, settings: Settings,
-                       response: Response) -> list[CorrectiveAction]:
+def open_for_red_lines(session: Session, *, settings: Settings, response: Response,
+                       now: datetime | None = None) -> list[CorrectiveAction]:
     """One action per failed red line of an approved report (idempotent; caller commits)."""
     store = session.get(Store, response.store_id)
     opened = []
     for tp, item_id in failed_red_lines(session, response):
         action = _open_once(session, f"red_line:{response.id}:{tp}", settings=settings,
                             store=store, touchpoint_id=tp, trigger="red_line", item_id=item_id,
-                            response_id=response.id)
+                            response_id=response.id, now=now)
         if action is not None:
             opened.append(action)
     return opened

@@ -137,13 +137,16 @@ def upgrade_command() -> None:
 def seed_command(months: int, random_seed: int) -> None:
     """Demo network, one user per role and scored history (skipped if already seeded)."""
     from .demo import DEMO_LOGINS, seed
+    from .demo_loop import STORE_LOGIN
 
     with db.new_session() as session:
-        created = seed(session, months=months, random_seed=random_seed)
+        created = seed(session, months=months, random_seed=random_seed,
+                       storage=current_app.config["STORAGE_DIR"])
     click.echo("demo data: " + ("created " + created if created else "already present"))
     click.echo("demo logins (username / password):")
     for role, (username, password) in DEMO_LOGINS.items():
         click.echo(f"  {role:<9} {username} / {password}")
+    click.echo(f"  {'store':<9} {STORE_LOGIN[0]} / {STORE_LOGIN[1]}  (manager of one store)")
 
 
 def init_app(app: Flask) -> None:

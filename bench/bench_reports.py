@@ -54,7 +54,7 @@ def _seed(app) -> None:
             for instrument in instruments:
                 load_instrument(session, instrument)
             session.commit()
-            seed(session, months=3, random_seed=20261121)
+            seed(session, months=3, random_seed=20261121, storage=app.config["STORAGE_DIR"])
 
 
 def _big_region(app, month_day: date) -> int:
