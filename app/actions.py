@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import case, func, true
+from sqlalchemy import Integer, case, extract, func, literal, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -82,8 +82,8 @@ def store_owner(session: Session, store_id: int) -> int | None:
 
 
 def _event(session: Session, action: CorrectiveAction, user_id: int | None, event: str,
-           note: str = "") -> None:
-    session.add(ActionEvent(action_id=action.id, user_id=user_id, event=event,
+           note: str = "", at: datetime | None = None) -> None:
+    session.add(ActionEvent(action_id=action.id, user_id=user_id, event=event, at=at or utcnow(),
                             status=action.status, note=note[:TEXT_LIMIT]))
 
 
@@ -101,7 +101,7 @@ def open_action(session: Session, *, settings: Settings, store: Store, touchpoin
     )
     session.add(action)
     session.flush()
-    _event(session, action, opened_by, "opened", note)
+    _event(session, action, opened_by, "opened", note, at=now)
     return action
 
 
@@ -210,15 +210,12 @@ def open_for_targets(session: Session, *, settings: Settings, month: date,
     first = (month.replace(day=1) - timedelta(days=1)).replace(day=1)
     end = (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     months = months_between(first, end)
-    monthly = _monthly_store_stats(session, first, end)
+    monthly = _monthly_stats(session, first, end, store_ids=store_ids)
+    networks = _monthly_stats(session, first, end, store_ids=None, per_store=False)
     table = targets(session, store_ids)
     pending = set(session.exec(
         select(CorrectiveAction.store_id, CorrectiveAction.touchpoint_id).where(
             CorrectiveAction.trigger == "below_target", CorrectiveAction.status != "verified")))
-    networks = {
-        (tp, m): Stats.total_of(s for (t, _sid, mm), s in monthly.items() if t == tp and mm == m)
-        for tp in {key[0] for key in monthly} for m in months
-    }
     candidates = []
     for tp, store_id in sorted({(t, sid) for t, sid, _m in monthly}):
         if store_ids is not None and store_id not in store_ids:
@@ -227,7 +224,8 @@ def open_for_targets(session: Session, *, settings: Settings, month: date,
             continue
         target = target_for(table, store_id, tp)
         if all(loop.clearly_below(monthly.get((tp, store_id, m), Stats()),
-                                  networks[(tp, m)].mean or 0.0, settings.k, target)
+                                  networks.get((tp, None, m), Stats()).mean or 0.0, settings.k,
+                                  target)
                for m in months):
             candidates.append((store_id, tp, target))
     stores = {s.id: s for s in session.exec(
@@ -244,18 +242,21 @@ def open_for_targets(session: Session, *, settings: Settings, month: date,
     return opened
 
 
-def _monthly_store_stats(session: Session, start: date, end: date) -> dict:
-    """{(touchpoint, store, (year, month)): Stats} of counted mystery shops, in SQL."""
-    from sqlalchemy import extract
-
+def _monthly_stats(session: Session, start: date, end: date, *, store_ids: set[int] | None,
+                   per_store: bool = True) -> dict:
+    """{(touchpoint, store or None, (year, month)): Stats} of counted mystery shops, in SQL:
+    per store (only `store_ids` when given), or for the whole network."""
     s = TouchpointScore
     year, month = extract("year", s.day), extract("month", s.day)
+    store = s.store_id if per_store else literal(None, Integer)
     query = (
-        select(s.touchpoint_id, s.store_id, year, month, func.count(), func.sum(s.score),
+        select(s.touchpoint_id, store, year, month, func.count(), func.sum(s.score),
                func.sum(s.score * s.score))
         .where(s.counted, s.kind == "mystery_shop", s.day >= start, s.day <= end)
-        .group_by(s.touchpoint_id, s.store_id, year, month)
+        .group_by(s.touchpoint_id, *([s.store_id] if per_store else []), year, month)
     )
+    if per_store and store_ids is not None:
+        query = query.where(s.store_id.in_(store_ids or {-1}))
     return {(tp, sid, (int(y), int(m))): Stats(int(n), float(t), float(q))
             for tp, sid, y, m, n, t, q in session.exec(query)}
 

@@ -30,6 +30,7 @@ from .domain.scoring import score, validate_answers
 surveys = AppGroup("surveys", help="Check, score and load instrument definitions.")
 database = AppGroup("db", help="Database migrations.")
 demo = AppGroup("demo", help="Demo data.")
+actions_group = AppGroup("actions", help="Corrective actions.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -149,7 +150,28 @@ def seed_command(months: int, random_seed: int) -> None:
     click.echo(f"  {'store':<9} {STORE_LOGIN[0]} / {STORE_LOGIN[1]}  (manager of one store)")
 
 
+@actions_group.command("check")
+@click.option("--month", default=None, help="YYYY-MM (default: this month)")
+def actions_check_command(month: str | None) -> None:
+    """Open corrective actions for store touchpoints clearly below target in MONTH and the
+    month before (also run at each approval; safe to repeat: each is opened once)."""
+    from datetime import date
+
+    from . import actions
+
+    try:
+        day = date.fromisoformat(f"{month}-01") if month else date.today()
+    except ValueError:
+        _fail(f"--month: '{month}' is not YYYY-MM")
+    with db.new_session() as session:
+        opened = actions.open_for_targets(
+            session, settings=actions.Settings.of(current_app.config), month=day)
+        session.commit()
+    click.echo(f"actions opened: {len(opened)}")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(actions_group)
     app.cli.add_command(surveys)
     app.cli.add_command(database)
     app.cli.add_command(demo)

@@ -350,3 +350,54 @@ def region_card(session: Session, region: Region, period: Period, *, k: float,
     overdue = [r for r in actions.listing(session, stores, status="active") if r.overdue]
     return RegionCard(region, period, region_league(session, region, period, k=k, grades=grades),
                       boards, heatmaps, overdue)
+
+
+# ---- targets per region or store --------------------------------------------------------
+
+
+class TargetError(ValueError):
+    """`code`: touchpoint | place (no such region or store) | value (not 0..100)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def set_target(session: Session, *, touchpoint_id: str, level: str, code: str,
+               value: float) -> None:
+    """Set (or replace) the target of a touchpoint for one region or one store."""
+    from .models import TouchpointTarget
+
+    if session.get(Touchpoint, touchpoint_id) is None:
+        raise TargetError("touchpoint")
+    if not 0 <= value <= 100:
+        raise TargetError("value")
+    model = Region if level == "region" else Store
+    place = session.exec(select(model).where(model.code == code.strip())).first()
+    if level not in ("region", "store") or place is None:
+        raise TargetError("place")
+    key = {"region_id": place.id, "store_id": None} if level == "region" else {
+        "region_id": None, "store_id": place.id}
+    found = session.exec(select(TouchpointTarget).where(
+        TouchpointTarget.touchpoint_id == touchpoint_id,
+        TouchpointTarget.region_id.is_(None) if key["region_id"] is None
+        else TouchpointTarget.region_id == key["region_id"],
+        TouchpointTarget.store_id.is_(None) if key["store_id"] is None
+        else TouchpointTarget.store_id == key["store_id"])).first()
+    if found is None:
+        found = TouchpointTarget(touchpoint_id=touchpoint_id, target=value, **key)
+    found.target = value
+    session.add(found)
+    session.commit()
+
+
+def target_rows(session: Session):
+    """(target, touchpoint, region or None, store or None), by touchpoint."""
+    from .models import TouchpointTarget
+
+    return list(session.exec(
+        select(TouchpointTarget, Touchpoint, Region, Store)
+        .join(Touchpoint, Touchpoint.id == TouchpointTarget.touchpoint_id)
+        .outerjoin(Region, Region.id == TouchpointTarget.region_id)
+        .outerjoin(Store, Store.id == TouchpointTarget.store_id)
+        .order_by(Touchpoint.stage, Touchpoint.position, TouchpointTarget.id)))

@@ -359,3 +359,13 @@ def test_notices_stay_in_scope(client, auth, red_line, role, status, sees):
     page = client.get("/actions/notices")
     assert page.status_code == status
     assert ("成都一店" in page.get_data(as_text=True)) is sees
+
+
+def test_the_below_target_check_runs_from_the_command_line(app):
+    month = _low_months(app)
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["actions", "check", "--month", month.strftime("%Y-%m")])
+    again = runner.invoke(args=["actions", "check", "--month", month.strftime("%Y-%m")])
+    assert (first.exit_code, first.output) == (0, "actions opened: 1\n")
+    assert again.output == "actions opened: 0\n"
+    assert runner.invoke(args=["actions", "check", "--month", "2026-13"]).exit_code == 1

@@ -215,3 +215,55 @@ def test_a_batch_for_another_region_is_refused(app, client, auth):
     assert refused.status_code == 403
     with app.app_context(), new_session() as session:
         assert session.exec(select(ReportBatch)).first() is None
+
+
+def test_an_admin_sets_a_store_target_that_the_scorecard_uses(app, client, auth,
+                                                              month_of_reports):
+    auth.as_role("admin")
+    saved = client.post("/scorecards/targets", data={
+        "csrf_token": token(client, "/scorecards/targets"), "touchpoint": "greeting",
+        "level": "store", "code": "E1", "target": "97"})
+    assert saved.status_code == 303
+    soup = BeautifulSoup(client.get(f"/scorecards/stores/E1?period={MONTH}").get_data(
+        as_text=True), "html.parser")
+    greeting = next(r for r in soup.select("#touchpoints tbody tr") if "进店问候" in r.text)
+    assert [c.get_text(strip=True) for c in greeting.find_all("td")][3] == "97"
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"touchpoint": "greeting", "level": "store", "code": "NOPE", "target": "90"}, "代码"),
+    ({"touchpoint": "greeting", "level": "region", "code": "east", "target": "120"}, "0 到 100"),
+    ({"touchpoint": "greeting", "level": "region", "code": "east", "target": "high"}, "0 到 100"),
+    ({"touchpoint": "nowhere", "level": "region", "code": "east", "target": "90"}, "触点"),
+])
+def test_a_bad_target_says_why_and_stores_nothing(app, client, auth, data, message):
+    from app.models import TouchpointTarget
+
+    auth.as_role("admin")
+    refused = client.post("/scorecards/targets",
+                          data={"csrf_token": token(client, "/scorecards/targets"), **data})
+    assert refused.status_code == 400 and message in text_of(refused)
+    with app.app_context(), new_session() as session:
+        assert session.exec(select(TouchpointTarget)).first() is None
+
+
+@pytest.mark.parametrize("role", ["manager", "store_manager", "reviewer", "shopper"])
+def test_only_admins_set_targets(client, auth, role):
+    auth.as_role(role)
+    assert client.get("/scorecards/targets").status_code == 403
+    assert client.post("/scorecards/targets", data={
+        "csrf_token": token(client, "/login"), "touchpoint": "greeting", "level": "region",
+        "code": "east", "target": "90"}).status_code == 403
+
+
+@pytest.mark.parametrize("role, lands_on", [
+    ("manager", "/scorecards/regions/east"), ("store_manager", "/scorecards/stores/W1"),
+])
+def test_the_scorecards_start_where_the_manager_works(client, auth, role, lands_on):
+    auth.as_role(role)
+    assert client.get("/scorecards/").headers["Location"] == lands_on
+
+
+def test_admins_choose_a_region(client, auth):
+    auth.as_role("admin")
+    assert "华东区" in text_of(client.get("/scorecards/"))

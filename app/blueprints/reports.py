@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     make_response,
     redirect,
     render_template,
@@ -19,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlmodel import select
@@ -27,7 +29,7 @@ from .. import charts, db, reports, scorecards
 from ..auth import roles_required
 from ..domain.ranking import month_period, parse_period
 from ..instruments import definition
-from ..models import InstrumentVersion, Region, ReportBatch, Response, Store, User
+from ..models import InstrumentVersion, Region, ReportBatch, Response, Store, Touchpoint, User
 from ..queries import touchpoint_labels
 from ..responses import stored_answers, stored_scores
 from ..scope import visible_store_ids
@@ -76,6 +78,26 @@ def _card(store: Store, period, *, failures: bool = False):
     config = current_app.config
     return scorecards.store_card(db.session(), store, period, k=config["SHRINKAGE_K"],
                                  grades=config["GRADES"], with_failures=failures)
+
+
+@bp.route("/scorecards/")
+@roles_required(*MANAGERS)
+def index():
+    """Where a manager's scorecards start: their region's league, or their store's card;
+    admins choose a region."""
+    session = db.session()
+    if current_user.role == "manager" and current_user.region_id is not None:
+        region = session.get(Region, current_user.region_id)
+        return redirect(url_for("reports.region_page", code=region.code))
+    visible = visible_store_ids(session, current_user)
+    if visible is not None:
+        stores = list(session.exec(select(Store).where(Store.id.in_(visible or {-1}))
+                                   .order_by(Store.code)))
+        if len(stores) == 1:
+            return redirect(url_for("reports.store_page", code=stores[0].code))
+        return render_template("scorecards/index.html", regions=[], stores=stores)
+    return render_template("scorecards/index.html", stores=[],
+                           regions=list(session.exec(select(Region).order_by(Region.code))))
 
 
 @bp.route("/scorecards/stores/<code>")
@@ -187,3 +209,36 @@ def batch_zip(batch_id: int):
         abort(404)
     return send_file(found.path, mimetype="application/zip", as_attachment=True,
                      download_name=f"reports-{found.month}.zip")
+
+
+@bp.route("/scorecards/targets")
+@roles_required("admin")
+def targets(errors: str | None = None, status: int = 200):
+    session = db.session()
+    return render_template("scorecards/targets.html", rows=scorecards.target_rows(session),
+                           touchpoints=list(session.exec(select(Touchpoint).order_by(
+                               Touchpoint.stage, Touchpoint.position))),
+                           error=errors, form=FlaskForm()), status
+
+
+@bp.route("/scorecards/targets", methods=["POST"])
+@roles_required("admin")
+def set_target():
+    if not FlaskForm().validate():
+        abort(400)
+    form = request.form
+    try:
+        value = float(form.get("target", ""))
+        scorecards.set_target(db.session(), touchpoint_id=form.get("touchpoint", ""),
+                              level=form.get("level", ""), code=form.get("code", ""),
+                              value=value)
+    except (ValueError, scorecards.TargetError) as error:
+        db.session().rollback()
+        code = getattr(error, "code", "value")
+        return targets(errors={
+            "touchpoint": _("Choose a touchpoint from the list."),
+            "place": _("No region or store has this code."),
+            "value": _("A target is a number from 0 to 100."),
+        }[code], status=400)
+    flash(_("Target saved."), "ok")
+    return redirect(url_for("reports.targets"), 303)
