@@ -9,7 +9,7 @@ from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from . import auth, cli, db, errors, i18n
+    from . import auth, cli, db, errors, i18n, jobs, static_files, storage
     from .blueprints import (
         actions,
         admin,
@@ -44,6 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    jobs.init_app(app)
+    storage.init_app(app)
+    static_files.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(shopper.bp)

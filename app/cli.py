@@ -1,4 +1,5 @@
-"""Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`.
+"""Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`,
+`jobs worker`.
 
 Every command reports problems as text and an exit code; none shows a traceback.
 """
@@ -31,6 +32,7 @@ surveys = AppGroup("surveys", help="Check, score and load instrument definitions
 database = AppGroup("db", help="Database migrations.")
 demo = AppGroup("demo", help="Demo data.")
 actions_group = AppGroup("actions", help="Corrective actions.")
+jobs = AppGroup("jobs", help="Background jobs.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -142,7 +144,7 @@ def seed_command(months: int, random_seed: int) -> None:
 
     with db.new_session() as session:
         created = seed(session, months=months, random_seed=random_seed,
-                       storage=current_app.config["STORAGE_DIR"])
+                       storage=current_app.extensions["storage"])
     click.echo("demo data: " + ("created " + created if created else "already present"))
     click.echo("demo logins (username / password):")
     for role, (username, password) in DEMO_LOGINS.items():
@@ -170,8 +172,20 @@ def actions_check_command(month: str | None) -> None:
     click.echo(f"actions opened: {len(opened)}")
 
 
+@jobs.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+def worker_command(burst: bool) -> None:
+    """Run background jobs from the Redis queue (REDIS_URL) until stopped."""
+    from .jobs import run_worker
+
+    if not current_app.config["REDIS_URL"]:
+        _fail("REDIS_URL is not set: without a queue, jobs run inside the app process (make run)")
+    run_worker(current_app._get_current_object(), burst=burst)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(actions_group)
+    app.cli.add_command(jobs)
     app.cli.add_command(surveys)
     app.cli.add_command(database)
     app.cli.add_command(demo)

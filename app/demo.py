@@ -151,7 +151,7 @@ def _users(session: Session, east_region_id: int) -> dict[str, User]:
 
 
 def seed(session: Session, *, months: int = 6, random_seed: int = 1, today: date | None = None,
-         surveys_per_month: int = 8, storage: str | None = None) -> str | None:
+         surveys_per_month: int = 8, storage=None) -> str | None:
     """Create the demo network and history; None when a network already exists."""
     if session.exec(select(Region)).first() is not None:
         return None

@@ -33,6 +33,7 @@ from .models import (
 )
 from .photos import store_photo
 from .responses import stored_answers
+from .storage import LocalStorage, Storage
 
 STORE_LOGIN = ("store", "store-demo")  # the manager of one store (上海闵行)
 STORE_CODE = "SH02"
@@ -52,10 +53,11 @@ def _photo(rng: random.Random, label: str) -> bytes:
     return out.getvalue()
 
 
-def seed_loop(session: Session, *, storage: str | None, rng: random.Random,
+def seed_loop(session: Session, *, storage: Storage | str | None, rng: random.Random,
               today: date) -> str:
     config = from_environment()
-    storage = storage or config["STORAGE_DIR"]
+    if storage is None or isinstance(storage, str):
+        storage = LocalStorage(storage or config["STORAGE_DIR"])
     settings = actions.Settings.of(config)
     store = session.exec(select(Store).where(Store.code == STORE_CODE)).first()
     if store is None:

@@ -5,19 +5,19 @@ project's CJK font (app/fonts.py); the web page includes the same fragment. Phot
 file URIs of their thumbnails, so a month with many photos stays small and fast.
 
 A region's batch (every store's PDF in one ZIP) runs in the background: on the job queue when
-one is configured (app/jobs.py), else in a thread of the development server. Its progress
-lives in `report_batch`, so any web process can show it.
+Redis is configured (app/jobs.py, `make worker`), else in a thread of the app process. Its
+progress lives in `report_batch`, so any web process can show it.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import re
-import threading
 import zipfile
 from pathlib import Path
 
-from flask import Flask, current_app, render_template
+from flask import current_app, render_template
 from markupsafe import Markup
 from sqlmodel import Session, select
 
@@ -25,11 +25,15 @@ from . import charts, fonts, scorecards
 from .config import ROOT
 from .domain.ranking import Period
 from .models import Region, ReportBatch, Store
-from .photos import photo_path
+from .photos import read_photo
+from .storage import storage
 
 
 def photo_src(sha256: str, thumb: bool = True) -> str:
-    return photo_path(current_app.config["STORAGE_DIR"], sha256, thumb=thumb).as_uri()
+    """The photo inline, always its thumbnail (a data URI, the same for folder and S3
+    storage): sharp enough on paper, and a month of photos stays a small, fast PDF."""
+    data = read_photo(storage(), sha256, thumb=True)
+    return f"data:image/jpeg;base64,{base64.b64encode(data).decode()}" if data else ""
 
 
 def _pdf_charts(svg: Markup) -> Markup:
@@ -87,40 +91,19 @@ def scorecards_trend(card: scorecards.StoreCard) -> Markup:
 # ---- the region batch -------------------------------------------------------------------
 
 
-def start_batch(app: Flask, session: Session, *, region: Region, month: str,
+def start_batch(session: Session, *, region: Region, month: str,
                 user_id: int | None) -> ReportBatch:
-    """Record a batch and start building it; returns at once."""
+    """Record a batch and hand it to the job queue (app/jobs.py: RQ on Redis, or a thread of
+    this process without one); returns at once."""
+    from . import jobs
+
     total = len(session.exec(select(Store.id).where(Store.region_id == region.id,
                                                     Store.active)).all())
     batch = ReportBatch(region_id=region.id, month=month, requested_by=user_id, total=total)
     session.add(batch)
     session.commit()
-    enqueue(app, batch.id)
+    jobs.enqueue(build_batch, batch.id)
     return batch
-
-
-def enqueue(app: Flask, batch_id: int) -> None:
-    try:
-        from . import jobs  # the job queue (RQ on Redis, or a thread), once it exists
-    except ImportError:
-        jobs = None
-    if jobs is not None and hasattr(jobs, "enqueue"):
-        jobs.enqueue("app.reports:build_batch_job", batch_id)
-        return
-    threading.Thread(target=_run_in_app, args=(app, batch_id), daemon=True,
-                     name=f"report-batch-{batch_id}").start()
-
-
-def _run_in_app(app: Flask, batch_id: int) -> None:
-    with app.app_context():
-        build_batch(batch_id)
-
-
-def build_batch_job(batch_id: int) -> None:
-    """Entry point for a worker process (make worker)."""
-    from . import create_app
-
-    _run_in_app(create_app(), batch_id)
 
 
 def build_batch(batch_id: int) -> None:

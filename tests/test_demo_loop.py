@@ -24,7 +24,9 @@ def test_the_demo_has_the_loop_in_every_state(bare_app, tmp_path):
         assert {a.status for a in session.exec(select(Appeal))} == {"open", "decided"}
         assert "overturned" in set(session.exec(select(AppealItem.decision)))
         assert session.exec(select(ResponseEvidence)).first() is not None
-    bare_app.config["STORAGE_DIR"] = str(tmp_path)
+    from app.storage import LocalStorage
+
+    bare_app.extensions["storage"] = LocalStorage(tmp_path)
     client = bare_app.test_client()
     from tests.conftest import Auth
 

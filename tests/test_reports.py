@@ -38,7 +38,7 @@ def month_of_reports(app):
     response_id = add_report(app, store="E2", status="approved", day=day, answers={
         **GOOD, "drinks": "no"})
     with app.app_context(), new_session() as session:
-        stored = store_photo(session, data=png((300, 200)), storage=app.config["STORAGE_DIR"],
+        stored = store_photo(session, data=png((300, 200)), storage=app.extensions["storage"],
                              max_bytes=10**6, uploaded_by=None)
         session.add(ResponseEvidence(response_id=response_id, item_id="drinks",
                                      sha256=stored.sha256))

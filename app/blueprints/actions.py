@@ -17,7 +17,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -36,9 +35,10 @@ from ..forms.actions import (
     VerifyForm,
 )
 from ..models import Photo, Response, Store, Touchpoint
-from ..photos import PhotoError, photo_path, store_photo
+from ..photos import PhotoError, read_photo, store_photo
 from ..queries import stores_in_scope, touchpoint_labels
 from ..scope import visible_store_ids
+from ..storage import storage
 
 bp = Blueprint("actions", __name__, url_prefix="/actions")
 MANAGERS = ("admin", "manager")
@@ -209,8 +209,7 @@ def add_photo(action_id: int):
         return _refused(row, "empty", photo=form)
     session = db.session()
     try:
-        stored = store_photo(session, data=form.photo.data.read(),
-                             storage=current_app.config["STORAGE_DIR"],
+        stored = store_photo(session, data=form.photo.data.read(), storage=storage(),
                              max_bytes=current_app.config["PHOTO_MAX_BYTES"],
                              uploaded_by=current_user.id)
         actions.add_photo(session, row.action, current_user, stored.sha256)
@@ -272,11 +271,13 @@ def photo(action_id: int, sha256: str):
     if sha256 not in actions.photos(db.session(), action_id):
         abort(404)
     thumb = request.args.get("thumb") == "1"
-    path = photo_path(current_app.config["STORAGE_DIR"], sha256, thumb=thumb)
-    if not path.exists():
+    data = read_photo(storage(), sha256, thumb=thumb)
+    if data is None:
         abort(404)
     mime = "image/jpeg" if thumb else db.session().get(Photo, sha256).mime
-    return send_file(path, mimetype=mime, max_age=86400)
+    response = current_app.response_class(data, mimetype=mime)
+    response.headers["Cache-Control"] = "private, max-age=86400"  # content-addressed
+    return response
 
 
 def _locale() -> str:

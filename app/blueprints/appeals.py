@@ -31,6 +31,7 @@ from ..photos import PhotoError, store_photo
 from ..queries import touchpoint_labels
 from ..responses import stored_answers
 from ..scope import visible_store_ids
+from ..storage import storage
 
 bp = Blueprint("appeals", __name__, url_prefix="/appeals")
 
@@ -108,8 +109,7 @@ def create(response_id: int):
         sha = None
         if upload is not None and upload.filename:
             try:
-                sha = store_photo(session, data=upload.read(),
-                                  storage=current_app.config["STORAGE_DIR"],
+                sha = store_photo(session, data=upload.read(), storage=storage(),
                                   max_bytes=current_app.config["PHOTO_MAX_BYTES"],
                                   uploaded_by=current_user.id).sha256
             except PhotoError as error:

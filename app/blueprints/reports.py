@@ -178,8 +178,8 @@ def start_batch(code: str, month: str):
     _month(month)
     if not FlaskForm().validate():
         abort(400)
-    batch = reports.start_batch(current_app._get_current_object(), db.session(), region=region,
-                                month=month, user_id=current_user.id)
+    batch = reports.start_batch(db.session(), region=region, month=month,
+                                user_id=current_user.id)
     return redirect(url_for("reports.batch", batch_id=batch.id), 303)
 
 
