@@ -25,6 +25,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     from .config import ROOT, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
+    from .network import views as network
+    from .publishing import views as publishing
+    from .rounds import views as rounds
 
     app = Flask(
         __name__,
@@ -60,4 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(actions.bp)
     app.register_blueprint(appeals.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(network.bp)
+    app.register_blueprint(rounds.bp)
+    app.register_blueprint(publishing.bp)
     return app

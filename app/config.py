@@ -60,6 +60,10 @@ def from_environment() -> dict:
         "GRADES": ((90.0, "excellent"), (80.0, "pass"), (70.0, "fair"), (0.0, "fail")),
         # report batches: RQ when a queue is configured, else a thread of the dev server
         "REPORTS_DIR": os.environ.get("REPORTS_DIR", str(ROOT / "instance" / "reports")),
+        # published rules are reviewed on a schedule (seed 001); overdue ones show on admin home
+        "REVIEW_INTERVAL_DAYS": int(os.environ.get("REVIEW_INTERVAL_DAYS", "365")),
+        # a reviewer sees a flag when the phone was further than this from the store
+        "VISIT_DISTANCE_FLAG_M": int(os.environ.get("VISIT_DISTANCE_FLAG_M", "500")),
     } | _optional("QR_RATE_LIMIT")
 
 

@@ -20,7 +20,7 @@ from .models import (
     User,
     utcnow,
 )
-from .responses import set_status
+from .responses import record_event, set_status
 from .scope import visible_store_ids
 
 
@@ -42,6 +42,8 @@ def decide(session: Session, response: Response, reviewer: User, *, approve: boo
     response.reviewed_by = reviewer.id
     response.reviewed_at = utcnow()
     session.add(response)
+    record_event(session, response, "approved" if approve else "returned", reviewer.id,
+                 comment.strip())
     if approve and settings is not None:
         session.flush()
         actions.open_for_red_lines(session, settings=settings, response=response)

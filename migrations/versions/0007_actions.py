@@ -1,14 +1,14 @@
 """corrective actions, appeals, targets, report batches
 
 Revision ID: 0007_actions
-Revises: 0005_summaries
+Revises: 0006_network
 """
 import sqlalchemy as sa
 from alembic import op
 
 
 revision = '0007_actions'
-down_revision = '0005_summaries'
+down_revision = '0006_network'
 branch_labels = None
 depends_on = None
 
