@@ -10,9 +10,24 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     from . import auth, cli, db, errors, i18n, jobs, static_files, storage
-    from .blueprints import admin, assignments, cases, manager, public, qr, reviewer, shopper
+    from .blueprints import (
+        actions,
+        admin,
+        appeals,
+        assignments,
+        cases,
+        manager,
+        public,
+        qr,
+        reports,
+        reviewer,
+        shopper,
+    )
     from .config import ROOT, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
+    from .network import views as network
+    from .publishing import views as publishing
+    from .rounds import views as rounds
 
     app = Flask(
         __name__,
@@ -45,4 +60,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(qr.bp)
+    app.register_blueprint(actions.bp)
+    app.register_blueprint(appeals.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(network.bp)
+    app.register_blueprint(rounds.bp)
+    app.register_blueprint(publishing.bp)
     return app

@@ -26,9 +26,13 @@ def utcnow() -> datetime:
 
 
 class Region(SQLModel, table=True):
+    """Regions nest to any depth (brand -> large region -> region); `parent_id` None is a top."""
+
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, max_length=32)
     name: str = Field(max_length=100)
+    parent_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    active: bool = True
 
 
 class Store(SQLModel, table=True):
@@ -36,12 +40,18 @@ class Store(SQLModel, table=True):
     code: str = Field(unique=True, max_length=32)
     name: str = Field(max_length=200)
     city: str = Field(default="", max_length=100)
+    address: str = Field(default="", max_length=300)
+    latitude: float | None = None
+    longitude: float | None = None
     region_id: int = Field(foreign_key="region.id", index=True)
     active: bool = True
+    # rankings leave out what a store did from this day on; its history stays
+    deactivated_on: date | None = None
 
 
 class User(SQLModel, table=True):
-    """A person who logs in. A manager's scope is a region, or a set of stores (ManagerStore)."""
+    """A person who logs in. A manager's scope is any set of regions (ManagerRegion, and the
+    legacy single `region_id`) and stores (ManagerStore); a region includes every region below."""
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(unique=True, max_length=64)
@@ -49,7 +59,10 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=16)
     region_id: int | None = Field(default=None, foreign_key="region.id")
+    email: str = Field(default="", max_length=200)
     active: bool = True
+    must_change_password: bool = False  # a one-time password from an import or a reset
+    monthly_capacity: int = 0  # shoppers: visits a month the round planner may give them
     created_at: datetime = Field(default_factory=utcnow)
 
     # Flask-Login protocol
@@ -71,6 +84,30 @@ class User(SQLModel, table=True):
 
 class ManagerStore(SQLModel, table=True):
     __tablename__ = "manager_store"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    store_id: int = Field(foreign_key="store.id", primary_key=True)
+
+
+class ManagerRegion(SQLModel, table=True):
+    """A region in a manager's scope (with every region and store below it)."""
+
+    __tablename__ = "manager_region"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    region_id: int = Field(foreign_key="region.id", primary_key=True)
+
+
+class ShopperRegion(SQLModel, table=True):
+    """A mystery shopper's home region: the round planner sends them to stores below it."""
+
+    __tablename__ = "shopper_region"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    region_id: int = Field(foreign_key="region.id", primary_key=True)
+
+
+class ShopperConflict(SQLModel, table=True):
+    """A store a shopper must never visit (known there, relatives, former employer)."""
+
+    __tablename__ = "shopper_conflict"
     user_id: int = Field(foreign_key="user.id", primary_key=True)
     store_id: int = Field(foreign_key="store.id", primary_key=True)
 
@@ -100,6 +137,11 @@ class InstrumentVersion(SQLModel, table=True):
     definition: str = Field(sa_column=Column(Text, nullable=False))  # validated model as JSON
     active: bool = True  # the version new assignments and surveys use
     loaded_at: datetime = Field(default_factory=utcnow)
+    # draft -> published (approved by someone, effective from a day); loading never publishes
+    status: str = Field(default="published", max_length=16)
+    effective_on: date | None = None
+    approved_by: int | None = Field(default=None, foreign_key="user.id")
+    approved_at: datetime | None = None
 
 
 class Assignment(SQLModel, table=True):
@@ -112,6 +154,8 @@ class Assignment(SQLModel, table=True):
     note: str = Field(default="", max_length=500)
     created_by: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
+    round_id: int | None = Field(default=None, foreign_key="round.id", index=True)
+    cancelled_at: datetime | None = None  # cancelled assignments leave the shopper's list
 
 
 class Response(SQLModel, table=True):
@@ -128,12 +172,21 @@ class Response(SQLModel, table=True):
     status: str = Field(default="draft", max_length=16, index=True)
     store_id: int = Field(foreign_key="store.id", index=True)
     region_id: int = Field(foreign_key="region.id")
-    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
+    # one report per assignment, held by the database (not a check-then-insert)
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", unique=True,
+                                      index=True)
     shopper_id: int | None = Field(default=None, foreign_key="user.id")
-    day: date = Field(index=True)  # the visit or survey day the rankings group by
+    day: date = Field(index=True)  # the visit (as the shopper gives it) or survey day
     overall: float | None = None
     visit_start: str | None = Field(default=None, max_length=5)
     visit_end: str | None = Field(default=None, max_length=5)
+    # where the phone was at the start and at submission, when the shopper allowed it
+    start_lat: float | None = None
+    start_lon: float | None = None
+    start_accuracy: float | None = None
+    submit_lat: float | None = None
+    submit_lon: float | None = None
+    submit_accuracy: float | None = None
     review_comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     reviewed_by: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
@@ -323,3 +376,179 @@ class FollowUpCase(SQLModel, table=True):
     resolution: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     closed_at: datetime | None = None
     closed_by: int | None = Field(default=None, foreign_key="user.id")
+
+
+# --- Closing the loop: corrective actions, appeals, targets, report batches (0007) --------
+
+ACTION_TRIGGERS = ("manual", "red_line", "below_target")
+# open -> plan_submitted -> done (evidence) -> verified | reopened (-> plan_submitted again)
+ACTION_STATUSES = ("open", "plan_submitted", "done", "verified", "reopened")
+
+
+class CorrectiveAction(SQLModel, table=True):
+    """整改: one weakness of one store (a touchpoint, maybe one item) and what is done about it.
+
+    `trigger_key` is unique: an automatic trigger that fires twice (a retried approval, a
+    monthly check run again) finds the action it already opened instead of adding another.
+    """
+
+    __tablename__ = "corrective_action"
+    __table_args__ = (Index("ix_action_store_status", "store_id", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    touchpoint_id: str = Field(foreign_key="touchpoint.id", max_length=64)
+    item_id: str = Field(default="", max_length=64)
+    trigger: str = Field(max_length=16)  # manual | red_line | below_target
+    trigger_key: str | None = Field(default=None, unique=True, max_length=120)
+    response_id: int | None = Field(default=None, foreign_key="response.id")  # the evidence
+    trigger_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default="open", max_length=16)
+    owner_id: int | None = Field(default=None, foreign_key="user.id")
+    opened_by: int | None = Field(default=None, foreign_key="user.id")
+    opened_at: datetime = Field(default_factory=utcnow)
+    due_at: datetime
+    root_cause: str = Field(default="", max_length=32)
+    whys: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    plan: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    done_at: datetime | None = None
+    verified_at: datetime | None = None
+    verified_by: int | None = Field(default=None, foreign_key="user.id")
+
+
+class ActionEvent(SQLModel, table=True):
+    """One change of an action, kept for its history (who, when, from which status to which)."""
+
+    __tablename__ = "action_event"
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="corrective_action.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    event: str = Field(max_length=32)
+    status: str = Field(max_length=16)  # the status after the event
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ActionPhoto(SQLModel, table=True):
+    """A photo showing the fix."""
+
+    __tablename__ = "action_photo"
+    action_id: int = Field(foreign_key="corrective_action.id", primary_key=True)
+    sha256: str = Field(foreign_key="photo.sha256", max_length=64, primary_key=True)
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+APPEAL_DECISIONS = ("pending", "upheld", "overturned")
+
+
+class Appeal(SQLModel, table=True):
+    """申诉: a store contests item results of one approved mystery shop."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    opened_by: int | None = Field(default=None, foreign_key="user.id")
+    opened_at: datetime = Field(default_factory=utcnow)
+    deadline: datetime  # the last moment it could be filed: approval + APPEAL_DAYS
+    status: str = Field(default="open", max_length=16)  # open | decided
+    decided_at: datetime | None = None
+    decided_by: int | None = Field(default=None, foreign_key="user.id")
+    overall_before: float | None = None
+    overall_after: float | None = None
+
+
+class AppealItem(SQLModel, table=True):
+    __tablename__ = "appeal_item"
+    __table_args__ = (UniqueConstraint("appeal_id", "item_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    appeal_id: int = Field(foreign_key="appeal.id", index=True)
+    item_id: str = Field(max_length=64)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    sha256: str | None = Field(default=None, foreign_key="photo.sha256", max_length=64)
+    decision: str = Field(default="pending", max_length=16)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    value_before: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    value_after: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ResponseRevision(SQLModel, table=True):
+    """A response's answers and scores as they were before a change (an overturned appeal):
+    the history keeps both versions, the live rows hold the current one."""
+
+    __tablename__ = "response_revision"
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    reason: str = Field(max_length=64)
+    answers: str = Field(sa_column=Column(Text, nullable=False))  # JSON {item: value}
+    scores: str = Field(sa_column=Column(Text, nullable=False))  # JSON {tp: [score, critical]}
+    overall: float | None = None
+
+
+class TouchpointTarget(SQLModel, table=True):
+    """A target set for one region or one store; else the touchpoint's network target."""
+
+    __tablename__ = "touchpoint_target"
+    __table_args__ = (UniqueConstraint("touchpoint_id", "region_id", "store_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    touchpoint_id: str = Field(foreign_key="touchpoint.id", max_length=64)
+    region_id: int | None = Field(default=None, foreign_key="region.id")
+    store_id: int | None = Field(default=None, foreign_key="store.id")
+    target: float
+
+
+class ReportBatch(SQLModel, table=True):
+    """A ZIP of every store's monthly PDF of one region, built in the background."""
+
+    __tablename__ = "report_batch"
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="region.id")
+    month: str = Field(max_length=7)
+    requested_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default="queued", max_length=16)  # queued | running | done | failed
+    done: int = 0
+    total: int = 0
+    path: str = Field(default="", max_length=500)
+# --- network administration, monthly rounds, response history (migration 0006) ----------
+
+ROUND_STATUSES = ("planned", "committed")
+
+
+class Round(SQLModel, table=True):
+    """A month (or any period) of mystery shops: a quota per store, spread over the shoppers."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    period_start: date
+    period_end: date
+    instrument_version_id: int = Field(foreign_key="instrument_version.id")
+    quota: int = 1  # shops per store in the period
+    exclusion_months: int = 3  # a shopper sees the same store again only after this
+    seed: int = 0  # the planner's random seed: the preview and the commit agree
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RoundQuota(SQLModel, table=True):
+    """A region's own quota in a round (applies to the stores below it)."""
+
+    __tablename__ = "round_quota"
+    round_id: int = Field(foreign_key="round.id", primary_key=True)
+    region_id: int = Field(foreign_key="region.id", primary_key=True)
+    quota: int
+
+
+RESPONSE_EVENTS = ("created", "autosaved", "submitted", "returned", "resubmitted", "approved",
+                   "invalid", "appealed")
+
+
+class ResponseEvent(SQLModel, table=True):
+    """One step in a response's life, with who and when; never updated, only added."""
+
+    __tablename__ = "response_event"
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    kind: str = Field(max_length=16)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    at: datetime = Field(default_factory=utcnow)

@@ -7,8 +7,20 @@ import json
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from .models import Answer, Photo, Response, ResponseEvidence, User, utcnow
-from .responses import set_status
+from . import actions
+from .models import (
+    ActionPhoto,
+    Answer,
+    Appeal,
+    AppealItem,
+    CorrectiveAction,
+    Photo,
+    Response,
+    ResponseEvidence,
+    User,
+    utcnow,
+)
+from .responses import record_event, set_status
 from .scope import visible_store_ids
 
 
@@ -17,8 +29,12 @@ class NotReviewable(Exception):
 
 
 def decide(session: Session, response: Response, reviewer: User, *, approve: bool,
-           comment: str = "") -> None:
-    """Only a submitted report can be decided; an approved one is final."""
+           comment: str = "", settings: actions.Settings | None = None) -> None:
+    """Only a submitted report can be decided; an approved one is final.
+
+    An approval counts the report and, in the same transaction, opens the corrective actions
+    it calls for: one per failed red line, and one per touchpoint of the store that is now
+    clearly below target two months running (`settings` None: none opened)."""
     if response.kind != "mystery_shop" or response.status != "submitted":
         raise NotReviewable(response.status)
     set_status(session, response, "approved" if approve else "returned")
@@ -26,6 +42,13 @@ def decide(session: Session, response: Response, reviewer: User, *, approve: boo
     response.reviewed_by = reviewer.id
     response.reviewed_at = utcnow()
     session.add(response)
+    record_event(session, response, "approved" if approve else "returned", reviewer.id,
+                 comment.strip())
+    if approve and settings is not None:
+        session.flush()
+        actions.open_for_red_lines(session, settings=settings, response=response)
+        actions.open_for_targets(session, settings=settings, month=response.day,
+                                 store_ids={response.store_id})
     session.commit()
 
 
@@ -50,4 +73,12 @@ def may_see_photo(session: Session, user: User, sha256: str) -> bool:
         .where(or_(ResponseEvidence.sha256 == sha256, Answer.value == json.dumps(sha256)))
         .limit(1)
     )
-    return session.exec(used_in).first() is not None
+    if session.exec(used_in).first() is not None:
+        return True
+    fixes = (select(ActionPhoto.action_id)
+             .join(CorrectiveAction, CorrectiveAction.id == ActionPhoto.action_id)
+             .where(ActionPhoto.sha256 == sha256, CorrectiveAction.store_id.in_(stores)).limit(1))
+    appealed = (select(AppealItem.id).join(Appeal, Appeal.id == AppealItem.appeal_id)
+                .where(AppealItem.sha256 == sha256, Appeal.store_id.in_(stores)).limit(1))
+    return (session.exec(fixes).first() is not None
+            or session.exec(appealed).first() is not None)
