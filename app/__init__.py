@@ -11,7 +11,7 @@ from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from . import auth, cli, db, errors, i18n
+    from . import auth, cli, db, errors, i18n, security
     from .blueprints import admin, assignments, cases, manager, public, qr, reviewer, shopper
     from .config import ROOT, check_production, dev_secret_key, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
 
     app.register_blueprint(auth.bp)

@@ -8,11 +8,17 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.db import new_session
 from app.migrate import upgrade
+
+# No deadlines: on a shared 2-core machine a first example can take a second; a deadline is
+# a timed assertion, which tests must not make (the benchmarks measure speed).
+settings.register_profile("touchpoint", deadline=None)
+settings.load_profile("touchpoint")
 
 ROOT = Path(__file__).resolve().parent.parent
 SURVEYS = ROOT / "surveys"
