@@ -238,6 +238,7 @@ def test_returned_report_goes_back_and_can_be_resubmitted(app, client, auth, sho
     assert "退回修改" in home and "&lt;b&gt;" in home and "<b>" not in home
     page = client.get(f"/shopper/a/{shopper['id']}").get_data(as_text=True)
     assert shopper["uuid"] in page  # same report, same UUID
+    shopper = {**shopper, "token": csrf_token(page)}  # a new login: a new CSRF token
     reply = post(client, shopper, "", {**COMPLETE, "item_route_rating": "5"})
     assert reply.status_code == 200 and reply.get_json()["status"] == "submitted"
     assert counts(app)[0] == 1

@@ -110,6 +110,7 @@ def _answers_or_error(instrument, final: bool):
     answers, errors = check(instrument, raw, final)
     evidence = _evidence_from(request.form)
     if answers is not None:
+        evidence.update(shopping.photo_answers(instrument, answers))
         try:
             shopping.check_evidence(db.session(), instrument, evidence, current_user.id)
         except shopping.EvidenceError as error:
