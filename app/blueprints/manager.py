@@ -111,7 +111,7 @@ def league():
 def heatmap():
     f = _filters()
     return _render("heatmap", f, heat=dashboard.build_heatmap(db.session(), f),
-                   heat_style=charts.heat_style, legend=charts.legend_swatches())
+                   heat_class=charts.heat_class, legend=charts.legend_swatches())
 
 
 @bp.route("/trends")

@@ -96,4 +96,6 @@ def photo(sha256: str):
     if not path.exists():
         abort(404)
     mime = "image/jpeg" if thumb else db.session().get(Photo, sha256).mime
-    return send_file(path, mimetype=mime, max_age=86400)
+    response = send_file(path, mimetype=mime, max_age=86400)
+    response.headers["Cache-Control"] = "private, max-age=86400"  # never in a shared cache
+    return response
