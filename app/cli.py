@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import db
 from .domain.definitions import (
@@ -146,7 +146,24 @@ def seed_command(months: int, random_seed: int) -> None:
         click.echo(f"  {role:<9} {username} / {password}")
 
 
+@click.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
+@with_appcontext
+def backup_command(dest: Path) -> None:
+    """Back up the database (SQLite online backup, or pg_dump) and the photos into DEST."""
+    from .backup import BackupError, backup
+
+    try:
+        result = backup(current_app.config["DATABASE_URL"], current_app.config["STORAGE_DIR"],
+                        dest)
+    except BackupError as error:
+        _fail(f"backup failed: {error}")
+    click.echo(f"database: {result.database}")
+    click.echo(f"photos: {result.photos} file(s) in {dest / 'photos'}")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(backup_command)
     app.cli.add_command(surveys)
     app.cli.add_command(database)
     app.cli.add_command(demo)

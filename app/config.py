@@ -45,6 +45,8 @@ def from_environment() -> dict:
         # Secure cookies and HSTS: on with https, or behind a proxy that says the request was
         # https (PROXY_COUNT trusted X-Forwarded-* hops, werkzeug ProxyFix)
         "SESSION_COOKIE_SECURE": https or _flag("SESSION_COOKIE_SECURE"),
+        # over https the cookie is bound to this exact host, never sent over http (ASVS 3.3.1)
+        "SESSION_COOKIE_NAME": "__Host-session" if https else "session",
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
         # a logged-in session ends after this long without a request (shoppers need hours)
         "SESSION_IDLE_HOURS": float(os.environ.get("SESSION_IDLE_HOURS", "12")),

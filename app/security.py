@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from .errors import abort_with
 
 HSTS = "max-age=31536000; includeSubDomains"
-SERVER_NAME = "touchpoint"  # replaces "Werkzeug/3.x Python/3.x" (gunicorn: see README)
+SERVER_NAME = "touchpoint"  # replaces "Werkzeug/3.x Python/3.x" (gunicorn: see SECURITY.md)
 
 
 def csp_nonce() -> str:

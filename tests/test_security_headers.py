@@ -126,3 +126,23 @@ def test_no_template_has_an_inline_style_attribute_or_handler():
         if re.search(r"\sstyle=|\son[a-z]+=", text):
             offenders.append(path.name)
     assert offenders == []
+
+
+def test_over_https_the_session_cookie_is_host_bound(monkeypatch, app):
+    monkeypatch.setenv("PREFERRED_URL_SCHEME", "https")
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    secure = create_app({"TESTING": True, "DATABASE_URL": app.config["DATABASE_URL"]})
+    try:
+        reply = secure.test_client().get("/login", base_url="https://localhost")
+        cookie = reply.headers["Set-Cookie"]
+        assert cookie.startswith("__Host-session=") and "Secure" in cookie and "Path=/" in cookie
+        assert "Domain=" not in cookie
+    finally:
+        secure.extensions["engine"].dispose()
+
+
+def test_xlsx_is_parsed_through_defusedxml():
+    """Uploaded spreadsheets (network imports) must not resolve external XML entities."""
+    from openpyxl.xml import DEFUSEDXML
+
+    assert DEFUSEDXML
