@@ -11,7 +11,7 @@ from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from . import auth, cli, db, errors, i18n, security
+    from . import auth, cli, db, errors, i18n, jobs, security, static_files, storage
     from .blueprints import admin, assignments, cases, manager, public, qr, reviewer, shopper
     from .config import ROOT, check_production, dev_secret_key, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
@@ -44,6 +44,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)
+    jobs.init_app(app)
+    storage.init_app(app)
+    static_files.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(shopper.bp)

@@ -1,4 +1,5 @@
-"""Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`.
+"""Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`,
+`jobs worker`.
 
 Every command reports problems as text and an exit code; none shows a traceback.
 """
@@ -30,6 +31,7 @@ from .domain.scoring import score, validate_answers
 surveys = AppGroup("surveys", help="Check, score and load instrument definitions.")
 database = AppGroup("db", help="Database migrations.")
 demo = AppGroup("demo", help="Demo data.")
+jobs = AppGroup("jobs", help="Background jobs.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -159,11 +161,26 @@ def backup_command(dest: Path) -> None:
     except BackupError as error:
         _fail(f"backup failed: {error}")
     click.echo(f"database: {result.database}")
-    click.echo(f"photos: {result.photos} file(s) in {dest / 'photos'}")
+    if current_app.config.get("STORAGE_URL"):  # object storage: its own versioning/replication
+        click.echo(f"photos: in {current_app.config['STORAGE_URL']}, back up the bucket itself")
+    else:
+        click.echo(f"photos: {result.photos} file(s) in {dest / 'photos'}")
+
+
+@jobs.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+def worker_command(burst: bool) -> None:
+    """Run background jobs from the Redis queue (REDIS_URL) until stopped."""
+    from .jobs import run_worker
+
+    if not current_app.config["REDIS_URL"]:
+        _fail("REDIS_URL is not set: without a queue, jobs run inside the app process (make run)")
+    run_worker(current_app._get_current_object(), burst=burst)
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(backup_command)
+    app.cli.add_command(jobs)
     app.cli.add_command(surveys)
     app.cli.add_command(database)
     app.cli.add_command(demo)

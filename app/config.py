@@ -57,24 +57,48 @@ def from_environment() -> dict:
         # password guessing: attempts per address (storage shared via RATELIMIT_STORAGE_URI)
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
         "SMALL_SAMPLE": int(os.environ.get("SMALL_SAMPLE", "5")),
-        # rate limits of the public survey; share between processes with e.g. redis://host:6379
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Redis makes several app processes behave as one: rate-limit counters and the job
+        # queue live there. Without it (make run) limits are per process and jobs run in-process.
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
+        or os.environ.get("REDIS_URL") or "memory://",
+        # Redis down: count in this process instead of refusing customers' answers
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "JOB_QUEUE": os.environ.get("JOB_QUEUE", "touchpoint"),
+        # evidence photos: s3://bucket[/prefix] (S3-compatible, endpoint from S3_ENDPOINT_URL)
+        # or, when unset, the STORAGE_DIR folder
+        "STORAGE_URL": os.environ.get("STORAGE_URL", ""),
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL", ""),
         # the address printed in QR codes (else the address the admin is using)
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
-    }
+    } | _optional("QR_RATE_LIMIT")
 
 
-def check_production(config) -> None:
-    """Refuse to serve in production without a real secret (ConfigError names SECRET_KEY).
+def _optional(*names: str) -> dict:
+    """Settings whose default lives beside the code that uses it, overridable from the environment."""
+    return {name: os.environ[name] for name in names if os.environ.get(name)}
+
+
+class InsecureSecret(ConfigError):
+    """No SECRET_KEY, or one too short to be secret."""
+
+
+def require_production_secret(config) -> None:
+    """Refuse to serve in production without a real secret (InsecureSecret names SECRET_KEY).
 
     Anyone who knows the key signs session cookies and survey codes, so a short or missing
     key is as good as no login at all."""
     key = config.get("SECRET_KEY") or ""
     if len(key) < MIN_SECRET_LENGTH:
-        raise ConfigError(
-            f"SECRET_KEY must be set to a random string of at least {MIN_SECRET_LENGTH} "
-            f"characters in production (it is {'unset' if not key else f'{len(key)} characters'}); "
-            "for example: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+        raise InsecureSecret(
+            f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters "
+            f"(it is {'unset' if not key else f'{len(key)} characters'}); for example: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+
+
+check_production = require_production_secret  # what create_app calls when PRODUCTION is set
 
 
 def dev_secret_key(folder: Path = INSTANCE) -> str:
@@ -97,3 +121,12 @@ def dev_secret_key(folder: Path = INSTANCE) -> str:
     if len(key) < MIN_SECRET_LENGTH:
         raise ConfigError(f"{path} is damaged: delete it to make a new development SECRET_KEY")
     return key
+
+
+if __name__ == "__main__":  # `python -m app.config check-secret`: make serve's first step
+    import sys
+
+    try:
+        require_production_secret(os.environ)
+    except InsecureSecret as error:
+        sys.exit(f"make serve: {error}")

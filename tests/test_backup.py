@@ -7,6 +7,7 @@ import io
 import shutil
 import subprocess
 from datetime import date
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -32,7 +33,7 @@ def _some_data(app) -> str:
         create_scored_response(session, version=version, store=store,
                                raw_answers={"overall_satisfaction": 4}, channel="qr",
                                status="submitted", day=date.today())
-        photo = store_photo(session, data=image.getvalue(), storage=app.config["STORAGE_DIR"],
+        photo = store_photo(session, data=image.getvalue(), storage=app.extensions["storage"],
                             max_bytes=10**6, uploaded_by=None)
         session.commit()
     return photo.sha256
@@ -49,8 +50,9 @@ def _counts(url: str) -> tuple[int, int]:
 
 
 @pytest.fixture
-def storage_app(app, tmp_path):
-    app.config["STORAGE_DIR"] = str(tmp_path / "storage")
+def storage_app(app):
+    """The app with its photos in a folder (conftest: STORAGE_DIR under tmp_path)."""
+    assert not app.config.get("STORAGE_URL")
     return app
 
 
@@ -73,7 +75,7 @@ def test_sqlite_backup_restores_the_answers_and_the_photos(storage_app, tmp_path
     try:
         assert _counts(restored.config["DATABASE_URL"]) == (1, 1)
         assert (dest / "photos" / sha).read_bytes() == (
-            tmp_path / "storage" / "photos" / sha).read_bytes()
+            Path(app.config["STORAGE_DIR"]) / "photos" / sha).read_bytes()
     finally:
         restored.extensions["engine"].dispose()
 

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from app.db import new_session
 from app.models import Answer, Photo, Response
-from app.photos import PhotoError, clean_image, photo_path
+from app.photos import PhotoError, clean_image, read_photo
 from tests.conftest import Auth, csrf_token
 from tests.test_shopper import COMPLETE, post
 
@@ -104,7 +104,7 @@ def test_the_stored_original_has_no_gps_and_no_appended_html(app, client, shoppe
     reply = _upload(client, shopper, _jpeg_with_gps() + b"<html><script>x()</script>")
     assert reply.status_code == 201
     sha = reply.get_json()["sha256"]
-    stored = photo_path(app.config["STORAGE_DIR"], sha).read_bytes()
+    stored = read_photo(app.extensions["storage"], sha)
     assert b"<script>" not in stored and not Image.open(io.BytesIO(stored)).getexif()
     served = client.get(f"/review/photos/{sha}")
     assert served.status_code == 200 and served.data == stored

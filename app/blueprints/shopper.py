@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_babel import get_locale
@@ -31,6 +30,8 @@ from ..forms.checklist import build_form, check, field_name, raw_answers
 from ..models import Assignment, Store
 from ..photos import PhotoError, store_photo
 from ..responses import stored_answers, stored_scores
+from ..static_files import service_worker_source
+from ..storage import storage
 
 bp = Blueprint("shopper", __name__, url_prefix="/shopper")
 
@@ -223,7 +224,7 @@ def upload_photo():
     }
     try:
         stored = store_photo(db.session(), data=upload.read(),
-                             storage=current_app.config["STORAGE_DIR"],
+                             storage=storage(),
                              max_bytes=current_app.config["PHOTO_MAX_BYTES"],
                              uploaded_by=current_user.id)
     except PhotoError as error:
@@ -237,7 +238,8 @@ def upload_photo():
 @bp.route("/sw.js")
 def service_worker():
     """Served from /shopper/ so that it may control the shopper's pages."""
-    response = send_from_directory(ROOT / "static" / "js", "sw.js", max_age=0)
-    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    source = (ROOT / "static" / "js" / "sw.js").read_text()
+    response = current_app.response_class(service_worker_source(source),
+                                          mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     return response
