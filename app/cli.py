@@ -1,5 +1,5 @@
 """Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`,
-`jobs worker`.
+`aggregates verify|rebuild`, `jobs worker`.
 
 Every command reports problems as text and an exit code; none shows a traceback.
 """
@@ -31,6 +31,7 @@ from .domain.scoring import score, validate_answers
 surveys = AppGroup("surveys", help="Check, score and load instrument definitions.")
 database = AppGroup("db", help="Database migrations.")
 demo = AppGroup("demo", help="Demo data.")
+aggregates = AppGroup("aggregates", help="Check or repair the dashboard's summary rows.")
 jobs = AppGroup("jobs", help="Background jobs.")
 
 
@@ -167,6 +168,36 @@ def backup_command(dest: Path) -> None:
         click.echo(f"photos: {result.photos} file(s) in {dest / 'photos'}")
 
 
+@aggregates.command("verify")
+def verify_command() -> None:
+    """Recompute every summary row from the per-response scores; print the rows that differ
+    and exit 1 if any does."""
+    from .summaries import verify
+
+    with db.new_session() as session:
+        differences = verify(session)
+    for difference in differences:
+        click.echo(str(difference))
+    if differences:
+        _fail(f"{len(differences)} summary row(s) differ: "
+              "run `flask --app app aggregates rebuild` to repair them")
+    click.echo("summaries: ok")
+
+
+@aggregates.command("rebuild")
+def rebuild_command() -> None:
+    """Replace every summary row with a recomputation from the per-response scores."""
+    from .summaries import rebuild, verify
+
+    with db.new_session() as session:
+        rebuild(session)
+        session.commit()
+        left = verify(session)
+    if left:
+        _fail(f"{len(left)} summary row(s) still differ after the rebuild")
+    click.echo("summaries: rebuilt")
+
+
 @jobs.command("worker")
 @click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
 def worker_command(burst: bool) -> None:
@@ -184,3 +215,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(surveys)
     app.cli.add_command(database)
     app.cli.add_command(demo)
+    app.cli.add_command(aggregates)

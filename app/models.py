@@ -170,6 +170,69 @@ class TouchpointScore(SQLModel, table=True):
     score: float
     critical_failed: bool = False
     counted: bool = False  # approved mystery shop, or valid customer survey
+    # the response's answer to its survey's outcome item (key-driver importance pairs it with
+    # `score`); None for mystery shops and unanswered outcomes
+    outcome: float | None = None
+
+
+# --- Summaries kept at write time (migration 0005, app/summaries.py) ----------------------
+
+
+class SummaryMeasures(SQLModel):
+    """Sufficient statistics of counted touchpoint scores in one cell: enough to add cells up
+    (stores -> region -> network, days -> months) and to compute means, intervals and the
+    score/outcome correlation without touching responses."""
+
+    n: int = 0
+    total: float = 0.0  # Σ score
+    squares: float = 0.0  # Σ score²
+    critical: int = 0  # red-line failures
+    pairs: int = 0  # responses with an outcome answer
+    pair_x: float = 0.0  # Σ score over those
+    pair_y: float = 0.0  # Σ outcome
+    pair_xy: float = 0.0
+    pair_xx: float = 0.0
+    pair_yy: float = 0.0
+
+
+class StoreMonthSummary(SummaryMeasures, table=True):
+    """One store's month: per-store figures (league, heat map, weakest stores) and the
+    totals of a set of stores."""
+
+    __tablename__ = "summary_store_month"
+    __table_args__ = (Index("ix_ssm_store", "store_id", "kind", "stage", "month"),
+                      Index("ix_ssm_region", "region_id", "kind", "stage", "month"),
+                      {"sqlite_with_rowid": False})  # rows clustered by key: ranges read in order
+    kind: str = Field(primary_key=True, max_length=32)
+    stage: str = Field(primary_key=True, max_length=16)
+    month: date = Field(primary_key=True)  # first day of the month
+    store_id: int = Field(primary_key=True)
+    region_id: int = Field(primary_key=True)
+    touchpoint_id: str = Field(primary_key=True, max_length=64)
+
+
+class RegionMonthSummary(SummaryMeasures, table=True):
+    """One region's month: network and region totals over whole months (trends)."""
+
+    __tablename__ = "summary_region_month"
+    __table_args__ = {"sqlite_with_rowid": False}
+    kind: str = Field(primary_key=True, max_length=32)
+    stage: str = Field(primary_key=True, max_length=16)
+    month: date = Field(primary_key=True)
+    region_id: int = Field(primary_key=True)
+    touchpoint_id: str = Field(primary_key=True, max_length=64)
+
+
+class RegionDaySummary(SummaryMeasures, table=True):
+    """One region's day: the ends of date ranges that do not align with months."""
+
+    __tablename__ = "summary_region_day"
+    __table_args__ = {"sqlite_with_rowid": False}
+    kind: str = Field(primary_key=True, max_length=32)
+    stage: str = Field(primary_key=True, max_length=16)
+    day: date = Field(primary_key=True)
+    region_id: int = Field(primary_key=True)
+    touchpoint_id: str = Field(primary_key=True, max_length=64)
 
 
 class Photo(SQLModel, table=True):

@@ -146,10 +146,10 @@ def submit(session: Session, *, assignment: Assignment, uuid: str, raw: dict[str
                 shopper_id=assignment.shopper_id, assignment_id=assignment.id,
             )
         else:
+            response.day = date.today()  # before re-scoring: the scores carry the day
             replace_answers(session, response, version, raw)
             set_status(session, response, "submitted")
             response.submitted_at = utcnow()
-            response.day = date.today()
         _visit(response, visit_start, visit_end)
         _store_evidence(session, response, evidence or {})
         session.add(response)
