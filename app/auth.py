@@ -149,6 +149,50 @@ def login():
     return render_template("auth/login.html", form=form, error=error), status
 
 
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    repeat = PasswordField(_l("New password again"), validators=[
+        DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))])
+
+
+# what a user with a one-time password may still reach before changing it
+_BEFORE_CHANGE = {"auth.change_password", "auth.logout", "auth.set_language", "static"}
+
+
+@bp.before_app_request
+def _force_password_change():
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in _BEFORE_CHANGE):
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def change_password():
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        user = db.session().get(User, current_user.id)
+        if not check_password_hash(user.password_hash, form.current.data):
+            form.current.errors.append(_("Wrong password."))
+            status = 400
+        elif form.new.data == form.current.data:
+            form.new.errors.append(_("Choose a password different from the current one."))
+            status = 400
+        else:
+            user.must_change_password = False
+            set_password(user, form.new.data)  # ends every session of the user ...
+            start_session(user)  # ... and gives this device a new one
+            flash(_("Password changed. You were logged out everywhere else."), "ok")
+            return redirect(url_for(HOMES[user.role]))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/password.html", form=form), status
+
+
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
@@ -156,35 +200,6 @@ def logout():
     logout_user()
     _fresh_session()
     return redirect(url_for("auth.login"))
-
-
-class PasswordForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
-    new = PasswordField(_l("New password"), validators=[
-        DataRequired(), Length(min=8, max=200, message=_l("Use at least 8 characters."))])
-    confirm = PasswordField(_l("New password again"), validators=[
-        DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))])
-
-
-@bp.route("/account/password", methods=["GET", "POST"])
-@login_required
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-def change_password():
-    """Any logged-in user changes their own password; every other session of theirs ends."""
-    form = PasswordForm()
-    status = 200
-    if form.validate_on_submit():
-        if check_password_hash(current_user.password_hash, form.current.data):
-            user = current_user._get_current_object()
-            set_password(user, form.new.data)
-            start_session(user)
-            flash(_("Password changed. You were logged out everywhere else."), "ok")
-            return redirect(url_for("auth.home"), code=303)
-        form.current.errors = [_("This is not your current password.")]
-        status = 400
-    elif request.method == "POST":
-        status = 400
-    return render_template("auth/password.html", form=form), status
 
 
 @bp.route("/lang/<code>")

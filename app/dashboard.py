@@ -27,6 +27,7 @@ from .domain.ranking import (
 from .instruments import definition
 from .models import InstrumentVersion, Region, Store, User
 from .queries_dashboard import Scope
+from .scope import region_ids_below, stores_below
 
 KINDS = ("mystery_shop", "customer_survey")
 STAGES = ("sales", "aftersales")
@@ -96,6 +97,15 @@ def parse_filters(session: Session, user: User, args, *, visible: set[int] | Non
     return Filters(scope, period, stage, kind, k, region, store)
 
 
+def _region_scope(session, region: Region, members: set[int]) -> Scope:
+    """A region without sub-regions filters on its own id; a larger one on its stores (any
+    depth below it)."""
+    if region_ids_below(session, [region.id]) == {region.id} and members == stores_below(
+            session, [region.id]):
+        return Scope("region", region_id=region.id)
+    return Scope("region", region_id=region.id, store_ids=frozenset(members))
+
+
 def _scope(session, user, args, visible):
     store_code, region_code = args.get("store"), args.get("region")
     if store_code:
@@ -107,15 +117,15 @@ def _scope(session, user, args, visible):
         region = session.exec(select(Region).where(Region.code == region_code)).first()
         if region is None:
             raise NotFound("region")
-        if visible is not None:
-            members = set(session.exec(select(Store.id).where(Store.region_id == region.id)))
-            if not members or not members <= visible:
-                raise Forbidden("region")
-        return Scope("region", region_id=region.id), region, None
+        members = stores_below(session, [region.id])
+        if visible is not None and (not members or not members <= visible):
+            raise Forbidden("region")
+        return _region_scope(session, region, members), region, None
     if visible is None:
         return Scope("network"), None, None
     if user.region_id is not None:
-        return Scope("region", region_id=user.region_id), session.get(Region, user.region_id), None
+        region = session.get(Region, user.region_id)
+        return _region_scope(session, region, visible), region, None
     return Scope("stores", store_ids=frozenset(visible)), None, None
 
 

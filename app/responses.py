@@ -17,7 +17,15 @@ from . import summaries
 from .domain.definitions import Instrument
 from .domain.scoring import ScoreResult, score, validate_answers
 from .instruments import definition
-from .models import Answer, InstrumentVersion, Response, Store, TouchpointScore, utcnow
+from .models import (
+    Answer,
+    InstrumentVersion,
+    Response,
+    ResponseEvent,
+    Store,
+    TouchpointScore,
+    utcnow,
+)
 
 
 def counts(kind: str, status: str) -> bool:
@@ -155,3 +163,20 @@ def stored_answers(session: Session, response_id: int) -> dict[str, Any]:
 def stored_scores(session: Session, response_id: int) -> dict[str, tuple[float, bool]]:
     rows = session.exec(select(TouchpointScore).where(TouchpointScore.response_id == response_id))
     return {row.touchpoint_id: (row.score, row.critical_failed) for row in rows}
+
+
+def record_event(session: Session, response: Response, kind: str, actor_id: int | None,
+                 comment: str = "") -> None:
+    """Add a step to the response's history (never changed afterwards); the caller commits."""
+    session.add(ResponseEvent(response_id=response.id, kind=kind, actor_id=actor_id,
+                              comment=comment))
+
+
+def history(session: Session, response_id: int) -> list[tuple[ResponseEvent, str | None]]:
+    """(event, who) oldest first."""
+    from .models import User
+
+    query = (select(ResponseEvent, User.display_name, User.username)
+             .outerjoin(User, User.id == ResponseEvent.actor_id)
+             .where(ResponseEvent.response_id == response_id).order_by(ResponseEvent.id))
+    return [(event, name or username) for event, name, username in session.exec(query)]

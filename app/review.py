@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from .models import Photo, Response, ResponseEvidence, User, utcnow
-from .responses import set_status
+from .responses import record_event, set_status
 from .scope import visible_store_ids
 
 
@@ -23,6 +23,8 @@ def decide(session: Session, response: Response, reviewer: User, *, approve: boo
     response.reviewed_by = reviewer.id
     response.reviewed_at = utcnow()
     session.add(response)
+    record_event(session, response, "approved" if approve else "returned", reviewer.id,
+                 comment.strip())
     session.commit()
 
 

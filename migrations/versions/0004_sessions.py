@@ -1,13 +1,13 @@
 """server-side login sessions; atomic per-device repeat claims for store QR codes
 
 Revision ID: 0004_sessions
-Revises: 0005_summaries
+Revises: 0006_network
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_sessions"
-down_revision = "0005_summaries"
+down_revision = "0006_network"
 branch_labels = None
 depends_on = None
 

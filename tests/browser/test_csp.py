@@ -91,7 +91,7 @@ def test_no_page_breaks_the_content_security_policy(server, browser, seeded):
     shopper.page.locator("#item-greeted label.seg-btn:has(input[value='yes'])").tap()
     shopper.page.wait_for_timeout(1500)  # autosave through htmx, progress bar update
     shopper.collect("checklist after an answer")
-    shopper.visit(f"{base}/account/password")
+    shopper.visit(f"{base}/password")
 
     with server.app.app_context(), new_session() as session:
         case_id = session.exec(select(FollowUpCase.id)).first()
@@ -105,7 +105,7 @@ def test_no_page_breaks_the_content_security_policy(server, browser, seeded):
     for path in ["/manager/", "/manager/heatmap", "/manager/trends", "/manager/league",
                  "/manager/tp/greeting", f"/manager/r/{seeded['E1']}", "/cases/",
                  f"/cases/{case_id}", "/qr/", "/qr/responses", "/assignments/", "/review/",
-                 f"/review/r/{seeded['pending']}", "/account/password"]:
+                 f"/review/r/{seeded['pending']}", "/password"]:
         manager.visit(base + path)
     manager.visit(f"{base}/manager/heatmap")
     Shots(manager.page, "csp")("heat-map-colours-from-classes")
