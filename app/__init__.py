@@ -12,7 +12,19 @@ from flask import Flask
 
 def create_app(test_config: dict | None = None) -> Flask:
     from . import auth, cli, db, errors, i18n, jobs, security, static_files, storage
-    from .blueprints import admin, assignments, cases, manager, public, qr, reviewer, shopper
+    from .blueprints import (
+        actions,
+        admin,
+        appeals,
+        assignments,
+        cases,
+        manager,
+        public,
+        qr,
+        reports,
+        reviewer,
+        shopper,
+    )
     from .config import ROOT, check_production, dev_secret_key, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
     from .network import views as network
@@ -60,6 +72,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(qr.bp)
+    app.register_blueprint(actions.bp)
+    app.register_blueprint(appeals.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(network.bp)
     app.register_blueprint(rounds.bp)
     app.register_blueprint(publishing.bp)

@@ -74,6 +74,19 @@ def from_environment() -> dict:
         "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL", ""),
         # the address printed in QR codes (else the address the admin is using)
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
+        # corrective actions: days to fix per trigger, root-cause categories (seed 002's
+        # 人/机/料/法/环/测 grouping), months after which an unimproved action is flagged
+        "ACTION_DUE_DAYS": {"manual": 14, "red_line": 14, "below_target": 14},
+        "ROOT_CAUSES": ("people", "training", "process", "equipment", "environment",
+                        "management", "other"),
+        "ACTION_EFFECT_DAYS": 60,  # the before and after windows of an action's effect
+        "ACTION_NOT_YET_MONTHS": 2,
+        # appeals: days after approval during which a store may contest a report
+        "APPEAL_DAYS": int(os.environ.get("APPEAL_DAYS", "7")),
+        # store grades: lowest overall score of each grade, best first (seed 003)
+        "GRADES": ((90.0, "excellent"), (80.0, "pass"), (70.0, "fair"), (0.0, "fail")),
+        # report batches: RQ when a queue is configured, else a thread of the dev server
+        "REPORTS_DIR": os.environ.get("REPORTS_DIR", str(ROOT / "instance" / "reports")),
         # published rules are reviewed on a schedule (seed 001); overdue ones show on admin home
         "REVIEW_INTERVAL_DAYS": int(os.environ.get("REVIEW_INTERVAL_DAYS", "365")),
         # a reviewer sees a flag when the phone was further than this from the store

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, make_response, render_template,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import charts, dashboard, db, exports
+from .. import actions, charts, dashboard, db, exports
 from .. import queries_dashboard as q
 from ..auth import roles_required
 from ..domain.ranking import recent_periods
@@ -97,7 +97,11 @@ def index():
         {"label": board.labels[r.touchpoint_id].get(locale) or r.touchpoint_id, "mean": r.mean,
          "ci": r.stats.ci90, "target": r.target, "best": r.best_quartile, "small": r.small}
         for r in board.rows], title=_("Touchpoints, weakest first"))
-    return _render("board", f, board=board, board_chart=chart)
+    visible = visible_store_ids(db.session(), current_user)
+    settings = actions.Settings.of(current_app.config)
+    return _render("board", f, board=board, board_chart=chart,
+                   action_counts=actions.counts_by_region(db.session(), visible),
+                   stale_actions=actions.stale_actions(db.session(), visible, settings=settings))
 
 
 @bp.route("/league")

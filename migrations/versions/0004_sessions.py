@@ -1,13 +1,13 @@
 """server-side login sessions; atomic per-device repeat claims for store QR codes
 
 Revision ID: 0004_sessions
-Revises: 0006_network
+Revises: 0007_actions
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_sessions"
-down_revision = "0006_network"
+down_revision = "0007_actions"
 branch_labels = None
 depends_on = None
 
