@@ -13,7 +13,7 @@ from typing import NoReturn
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import db
 from .domain.definitions import (
@@ -182,6 +182,25 @@ def actions_check_command(month: str | None) -> None:
     click.echo(f"actions opened: {len(opened)}")
 
 
+@click.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
+@with_appcontext
+def backup_command(dest: Path) -> None:
+    """Back up the database (SQLite online backup, or pg_dump) and the photos into DEST."""
+    from .backup import BackupError, backup
+
+    try:
+        result = backup(current_app.config["DATABASE_URL"], current_app.config["STORAGE_DIR"],
+                        dest)
+    except BackupError as error:
+        _fail(f"backup failed: {error}")
+    click.echo(f"database: {result.database}")
+    if current_app.config.get("STORAGE_URL"):  # object storage: its own versioning/replication
+        click.echo(f"photos: in {current_app.config['STORAGE_URL']}, back up the bucket itself")
+    else:
+        click.echo(f"photos: {result.photos} file(s) in {dest / 'photos'}")
+
+
 @network.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check and count; write nothing.")
@@ -263,6 +282,7 @@ def worker_command(burst: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.cli.add_command(backup_command)
     app.cli.add_command(actions_group)
     app.cli.add_command(network)
     app.cli.add_command(jobs)

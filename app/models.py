@@ -378,6 +378,36 @@ class FollowUpCase(SQLModel, table=True):
     closed_by: int | None = Field(default=None, foreign_key="user.id")
 
 
+# --- sessions and the atomic repeat claim (migration 0004) --------------------------------
+
+
+class UserSession(SQLModel, table=True):
+    """A logged-in session, valid for every app process sharing the database.
+
+    The cookie carries a random token; only its SHA-256 is stored, so a copy of this table
+    logs nobody in. Logout and a password change delete rows; an idle one expires."""
+
+    __tablename__ = "user_session"
+    id: str = Field(primary_key=True, max_length=64)  # sha256 of the cookie's token
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+
+
+class SurveyDeviceClaim(SQLModel, table=True):
+    """A device's answers to one store's survey in the current repeat window, claimed with one
+    atomic UPDATE so parallel posts from one phone cannot all pass the check."""
+
+    __tablename__ = "survey_device_claim"
+    device: str = Field(primary_key=True, max_length=64)
+    store_id: int = Field(foreign_key="store.id", primary_key=True)
+    instrument_id: str = Field(primary_key=True, max_length=64)
+    window_start: datetime | None = None
+    answers: int = 0
+
+
+
+
 # --- Closing the loop: corrective actions, appeals, targets, report batches (0007) --------
 
 ACTION_TRIGGERS = ("manual", "red_line", "below_target")

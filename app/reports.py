@@ -48,9 +48,11 @@ def render_document(template: str, **context):
     """The laid-out WeasyPrint document (its `pages`; `write_pdf()` for the bytes)."""
     from weasyprint import HTML
 
-    font = fonts.font_path()
-    html = render_template(template, font_url=font.as_uri() if font else None,
+    faces = fonts.faces()  # regular and bold subsets, so headings are truly bold
+    html = render_template(template, font_faces={w: p.as_uri() for w, p in faces.items()},
                            font_family=fonts.FAMILY, pdf=True, photo_src=photo_src, **context)
+    if faces:
+        fonts.faces(html)  # a store name beyond GB2312 joins the subsets before WeasyPrint reads them
     return HTML(string=html, base_url=str(ROOT)).render()
 
 

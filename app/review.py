@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
-from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from . import actions
 from .models import (
     ActionPhoto,
-    Answer,
     Appeal,
     AppealItem,
     CorrectiveAction,
@@ -65,12 +61,12 @@ def may_see_photo(session: Session, user: User, sha256: str) -> bool:
     stores = visible_store_ids(session, user)
     if not stores:
         return False
+    # only through a response that references the photo (evidence or a photo item, both
+    # recorded in response_evidence): a text answer that happens to equal the hash is no key
     used_in = (
         select(Response.id)
-        .outerjoin(ResponseEvidence, ResponseEvidence.response_id == Response.id)
-        .outerjoin(Answer, Answer.response_id == Response.id)
-        .where(Response.store_id.in_(stores))
-        .where(or_(ResponseEvidence.sha256 == sha256, Answer.value == json.dumps(sha256)))
+        .join(ResponseEvidence, ResponseEvidence.response_id == Response.id)
+        .where(Response.store_id.in_(stores), ResponseEvidence.sha256 == sha256)
         .limit(1)
     )
     if session.exec(used_in).first() is not None:

@@ -122,7 +122,7 @@ def league():
 def heatmap():
     f = _filters()
     return _render("heatmap", f, heat=dashboard.build_heatmap(db.session(), f),
-                   heat_style=charts.heat_style, legend=charts.legend_swatches())
+                   heat_class=charts.heat_class, legend=charts.legend_swatches())
 
 
 @bp.route("/trends")
@@ -197,17 +197,20 @@ def export(what: str, fmt: str):
     if what not in ("ranking", "responses") or fmt not in ("csv", "xlsx"):
         abort(404)
     f = _filters()
-    session = db.session()
     if what == "ranking":
-        board = dashboard.build_board(session, f, small_n=current_app.config["SMALL_SAMPLE"])
-        rows = exports.ranking_rows(board, "en" if _locale() == "en" else "zh")
+        board = dashboard.build_board(db.session(), f, small_n=current_app.config["SMALL_SAMPLE"])
+        locale = "en" if _locale() == "en" else "zh"
+
+        def rows_of(_session):
+            return exports.ranking_rows(board, locale)
     else:
-        rows = exports.response_rows(q.raw_answer_rows(session, scope=f.scope, kind=f.kind,
-                                                       **f.window()))
+        def rows_of(session):
+            return exports.response_rows(q.raw_answer_rows(session, scope=f.scope, kind=f.kind,
+                                                           **f.window()))
     name = f"{what}-{f.stage}-{f.kind}-{f.period.key.replace('..', '_')}.{fmt}"
     if fmt == "csv":
-        return exports.csv_response(rows, name)
-    return exports.xlsx_response(rows, name, what)
+        return exports.csv_response(rows_of, name, engine=db.engine())
+    return exports.xlsx_response(rows_of(db.session()), name, what)
 
 
 def _locale() -> str:
