@@ -9,7 +9,7 @@ from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from . import auth, cli, db, errors, i18n
+    from . import assets, auth, cli, db, errors, i18n
     from .blueprints import admin, assignments, cases, manager, public, qr, reviewer, shopper
     from .config import ROOT, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
+    assets.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
 
