@@ -7,9 +7,16 @@ importScripts({{ url_for("static", filename="js/store.js")|tojson }});
 const CACHE = {{ cache_name|tojson }};
 const OFFLINE = {{ url_for("shopper.offline")|tojson }};
 const PRECACHE = {{ precache|tojson }};
+const HOME = {{ url_for("shopper.index")|tojson }};
 
+// The assignment list too (the shopper's own, not a login page it was redirected to), so that
+// the phone can show it offline even when the first visit left before it was kept.
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)).then(() => self.skipWaiting()));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE).then(() =>
+    fetch(HOME, { credentials: "same-origin" })
+      .then((r) => (r.ok && !r.redirected ? cache.put(HOME, r) : null))
+      .catch(() => null)))
+    .then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
