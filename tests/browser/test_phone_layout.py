@@ -1,0 +1,100 @@
+"""The checklist reads well on a 390x844 phone (issue 9): a one-line header whose progress
+counts required photos and says how many items are shown; keyboard focus never lands under
+the sticky header or the submit bar; the submit button says "queued"."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from app.db import new_session
+from tests.browser.conftest import Shots, login
+from tests.browser.test_phone_offline import assign, go_offline, open_checklist, tap
+from tests.factories import assign as assign_shipped
+
+FOCUS = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const box = (el.closest("label.seg-btn, label.photo-btn") || el).getBoundingClientRect();
+    return { name: el.name || el.id || el.textContent.trim().slice(0, 20), top: box.top, bottom: box.bottom,
+             head: document.getElementById("head").getBoundingClientRect().bottom,
+             bar: document.querySelector(".submit-bar").getBoundingClientRect().top,
+             inForm: !!el.closest("#checklist") && !el.closest(".submit-bar"),
+             submit: el.id === "submit-report" };
+}"""
+
+
+def test_focus_never_lands_under_the_header_or_the_submit_bar(phone, server, live_app):
+    with live_app.app_context(), new_session() as session:
+        assignment = assign_shipped(session, "sales-mystery-shop")
+    base = server.url
+    login(phone, base, "shopper")
+    phone.wait_for_url(f"{base}/shopper/")
+    open_checklist(phone, base, assignment)
+    head = phone.locator("#head").bounding_box()
+    assert head["height"] <= 48  # one line and a thin progress bar
+
+    stops, hidden = 0, []
+    for _ in range(600):
+        phone.keyboard.press("Tab")
+        focus = phone.evaluate(FOCUS)
+        if focus is None or focus["submit"]:
+            break
+        if not focus["inForm"]:
+            continue
+        stops += 1
+        if focus["top"] < focus["head"] - 0.5 or focus["bottom"] > focus["bar"] + 0.5:
+            hidden.append(focus)
+    assert stops > 60  # the whole 72-item checklist was walked
+    assert not hidden, hidden
+
+
+def test_progress_counts_required_photos_and_the_items_shown(phone, server, live_app, tmp_path):
+    assignment = assign(live_app, "photo-case")
+    base = server.url
+    login(phone, base, "shopper")
+    phone.wait_for_url(f"{base}/shopper/")
+    open_checklist(phone, base, assignment)
+    progress = phone.locator("#progress-text")
+    assert progress.inner_text() == "已完成 0 / 当前显示 11"  # ten answers and one required photo
+    for n in range(1, 11):
+        tap(phone, f"spot_{n}", "yes")
+    assert progress.inner_text() == "已完成 10 / 当前显示 11"
+    assert phone.locator("[role=progressbar]").get_attribute("aria-valuenow") == "91"
+
+    phone.locator("#submit-report").tap()  # the photo is missing: said where it belongs
+    error = phone.locator("#item-spot_1 .field-error")
+    error.wait_for()
+    assert "拍照" in error.inner_text()
+
+    photo = tmp_path / "door.jpg"
+    Image.new("RGB", (800, 600), (20, 120, 60)).save(photo, "JPEG")
+    phone.set_input_files("[data-photo-for=evidence_spot_1]", str(photo))
+    phone.wait_for_function(
+        "document.getElementById('progress-text').textContent === '已完成 11 / 当前显示 11'")
+    assert phone.locator("[role=progressbar]").get_attribute("aria-valuenow") == "100"
+
+
+def test_header_stays_one_line_and_the_button_says_queued(phone, server, live_app):
+    assignment = assign(live_app)
+    base = server.url
+    shots = Shots(phone, "phone-layout")
+    login(phone, base, "shopper")
+    phone.wait_for_url(f"{base}/shopper/")
+    open_checklist(phone, base, assignment)
+    head = phone.locator("#head")
+    height = head.bounding_box()["height"]
+    tap(phone, "greeted", "no")
+    tap(phone, "drinks", "yes")
+    tap(phone, "test_drive_offered", "no")
+    phone.wait_for_selector("#save-state [data-state=saved]")
+    go_offline(phone, server)
+    phone.locator("#submit-report").tap()
+    phone.wait_for_selector("#submit-report[data-state=queued]")
+    assert "联网后自动发送" in phone.locator("#submit-report").inner_text()
+    assert phone.locator("#offline-banner").is_visible()  # the message is in the bar ...
+    assert head.bounding_box()["height"] == height  # ... and the header did not grow
+    shots("queued", full_page=False)
+    server.start()
+    phone.context.set_offline(False)
+    phone.wait_for_url(f"{base}/shopper/a/{assignment}/report", timeout=20000)
+    shots("sent")
