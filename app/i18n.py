@@ -1,4 +1,5 @@
-"""Locale: Simplified Chinese by default, English on request (remembered in the session)."""
+"""Locale: the one the user picked (remembered in the session), else the browser's language
+when it is Chinese or English, else Simplified Chinese."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ def select_locale() -> str:
     if wanted in languages:
         session["lang"] = wanted
     chosen = session.get("lang")
-    return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    if chosen in languages:
+        return chosen
+    # until the user picks one, the phone's or browser's own language (zh when it is neither)
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def init_app(app: Flask) -> None:

@@ -8,11 +8,17 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.db import new_session
 from app.migrate import upgrade
+
+# Tests never assert timings: on a busy shared machine hypothesis's per-example deadline and
+# its slow-generation check fail for reasons that say nothing about the code.
+settings.register_profile("untimed", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("untimed")
 
 ROOT = Path(__file__).resolve().parent.parent
 SURVEYS = ROOT / "surveys"

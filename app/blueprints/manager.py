@@ -80,7 +80,7 @@ def _filter_problems(code: str, args) -> dict[str, str]:
 
 
 TITLES = {
-    "board": lambda: _("Short board"), "league": lambda: _("Store league"),
+    "board": lambda: _("Weakest touchpoints"), "league": lambda: _("Store league"),
     "heatmap": lambda: _("Heat map"), "trends": lambda: _("Trends"),
     "touchpoint": lambda: _("Drill-down"), "item": lambda: _("Drill-down"),
     "response": lambda: _("Response"),

@@ -98,3 +98,20 @@ def test_header_stays_one_line_and_the_button_says_queued(phone, server, live_ap
     phone.context.set_offline(False)
     phone.wait_for_url(f"{base}/shopper/a/{assignment}/report", timeout=20000)
     shots("sent")
+
+
+def test_every_english_label_fits_its_button(phone, server, live_app):
+    with live_app.app_context(), new_session() as session:
+        assignment = assign_shipped(session, "sales-mystery-shop")
+    base = server.url
+    login(phone, base, "shopper")
+    phone.wait_for_url(f"{base}/shopper/")
+    phone.goto(f"{base}/lang/en?next=/shopper/a/{assignment}")
+    phone.wait_for_function("document.documentElement.dataset.draftReady === '1'")
+    phone.evaluate("document.querySelectorAll('.item').forEach((el) => { el.hidden = false; })")
+    spilling = phone.evaluate("""() => [...document.querySelectorAll(".seg-btn span, .button, .badge")]
+        .filter((el) => el.offsetParent && (el.scrollWidth > el.clientWidth + 1
+                                            || el.getBoundingClientRect().right > window.innerWidth))
+        .map((el) => el.textContent.trim())""")
+    assert "Invited unprompted" in phone.content()
+    assert spilling == []
