@@ -34,4 +34,6 @@ def from_environment() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # the address printed in QR codes (else the address the admin is using)
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
+        # times are stored in UTC and shown in the stores' time zone (case deadlines, answers)
+        "TIME_ZONE": os.environ.get("TIME_ZONE", "Asia/Shanghai"),
     }

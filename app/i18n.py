@@ -31,6 +31,18 @@ def init_app(app: Flask) -> None:
         locale = str(get_locale() or "zh")
         return {"locale": locale, "html_lang": "en" if locale == "en" else "zh-CN"}
 
+    @app.template_filter("local_time")
+    def _local_time(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """A stored UTC time as the store's clock shows it (TIME_ZONE, default Asia/Shanghai)."""
+        from datetime import UTC
+        from zoneinfo import ZoneInfo
+
+        if moment is None:
+            return ""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(ZoneInfo(current_app.config["TIME_ZONE"])).strftime(fmt)
+
     @app.template_filter("t")
     def _bilingual(text) -> str:
         """Pick the current language from a definition's {zh, en} text."""

@@ -115,3 +115,30 @@ def test_every_english_label_fits_its_button(phone, server, live_app):
         .map((el) => el.textContent.trim())""")
     assert "Invited unprompted" in phone.content()
     assert spilling == []
+
+
+def in_view(page, selector) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 844
+
+
+def test_the_reviewers_decision_is_always_within_reach(phone, server, live_app):
+    from tests.test_dashboard import seed_responses
+
+    pending = seed_responses(live_app)["pending"]  # a 72-item report waiting for review
+    base = server.url
+    login(phone, base, "reviewer")
+    phone.wait_for_url(f"{base}/review/")
+    phone.goto(f"{base}/review/r/{pending}")
+    assert phone.evaluate("document.documentElement.scrollHeight") > 3 * 844
+    assert in_view(phone, "#decision button[value=approve]")
+    phone.evaluate("window.scrollTo(0, document.documentElement.scrollHeight / 2)")
+    assert in_view(phone, "#decision button[value=return]")
+    shots = Shots(phone, "phone-review")
+    shots("decision-bar", full_page=False)
+
+    phone.locator("#decision button[value=return]").tap()  # no comment: said by the box
+    phone.wait_for_selector("#comment-error")
+    assert in_view(phone, "#comment-error") and in_view(phone, "#comment")
+    assert "需要修改的内容" in phone.locator("#comment-error").inner_text()
+    shots("comment-missing", full_page=False)
