@@ -5,7 +5,7 @@ PY      := $(VENV)/bin/python
 FLASK   := $(VENV)/bin/flask --app app
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup run serve db test lint bench browser translations messages clean fonts ocr-tools
+.PHONY: setup run serve worker db test lint bench browser translations messages clean fonts ocr-tools
 
 setup: $(VENV)/.installed static/vendor/htmx.min.js translations fonts
 
@@ -35,6 +35,17 @@ db: setup
 
 run: db
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production (README, "Production"): gunicorn on DATABASE_URL (PostgreSQL), REDIS_URL for shared
+# rate limits and the job queue, STORAGE_URL for photos. The secret is checked before anything runs.
+serve: setup
+	@$(PY) -m app.config check-secret
+	$(FLASK) db upgrade
+	$(FLASK) surveys load
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py app.wsgi:app
+
+worker: setup
+	$(FLASK) jobs worker
 
 # Debian's Chromium for the browser tests (never a browser download).
 browser:

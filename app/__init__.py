@@ -9,7 +9,7 @@ from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from . import assets, auth, cli, db, errors, i18n
+    from . import assets, auth, cli, db, errors, i18n, jobs, static_files, storage
     from .blueprints import admin, assignments, cases, manager, public, qr, reviewer, shopper
     from .config import ROOT, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
@@ -33,6 +33,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     assets.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    jobs.init_app(app)
+    storage.init_app(app)
+    static_files.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(shopper.bp)

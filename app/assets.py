@@ -34,7 +34,7 @@ def asset_version() -> str:
 
 
 def cache_name() -> str:
-    return f"tp-shopper-{asset_version()}"
+    return f"tp-shopper-v2-{asset_version()}"
 
 
 def init_app(app: Flask) -> None:

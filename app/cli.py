@@ -1,4 +1,5 @@
-"""Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`.
+"""Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`,
+`jobs worker`.
 
 Every command reports problems as text and an exit code; none shows a traceback.
 """
@@ -30,6 +31,7 @@ from .domain.scoring import score, validate_answers
 surveys = AppGroup("surveys", help="Check, score and load instrument definitions.")
 database = AppGroup("db", help="Database migrations.")
 demo = AppGroup("demo", help="Demo data.")
+jobs = AppGroup("jobs", help="Background jobs.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -146,7 +148,19 @@ def seed_command(months: int, random_seed: int) -> None:
         click.echo(f"  {role:<9} {username} / {password}")
 
 
+@jobs.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
+def worker_command(burst: bool) -> None:
+    """Run background jobs from the Redis queue (REDIS_URL) until stopped."""
+    from .jobs import run_worker
+
+    if not current_app.config["REDIS_URL"]:
+        _fail("REDIS_URL is not set: without a queue, jobs run inside the app process (make run)")
+    run_worker(current_app._get_current_object(), burst=burst)
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(jobs)
     app.cli.add_command(surveys)
     app.cli.add_command(database)
     app.cli.add_command(demo)

@@ -30,10 +30,54 @@ def from_environment() -> dict:
         # password guessing: attempts per address (storage shared via RATELIMIT_STORAGE_URI)
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
         "SMALL_SAMPLE": int(os.environ.get("SMALL_SAMPLE", "5")),
-        # rate limits of the public survey; share between processes with e.g. redis://host:6379
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Redis makes several app processes behave as one: rate-limit counters and the job
+        # queue live there. Without it (make run) limits are per process and jobs run in-process.
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
+        or os.environ.get("REDIS_URL") or "memory://",
+        # Redis down: count in this process instead of refusing customers' answers
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "JOB_QUEUE": os.environ.get("JOB_QUEUE", "touchpoint"),
+        # evidence photos: s3://bucket[/prefix] (S3-compatible, endpoint from S3_ENDPOINT_URL)
+        # or, when unset, the STORAGE_DIR folder
+        "STORAGE_URL": os.environ.get("STORAGE_URL", ""),
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL", ""),
         # the address printed in QR codes (else the address the admin is using)
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         # times are stored in UTC and shown in the stores' time zone (case deadlines, answers)
         "TIME_ZONE": os.environ.get("TIME_ZONE", "Asia/Shanghai"),
-    }
+    } | _optional("QR_RATE_LIMIT")
+
+
+def _optional(*names: str) -> dict:
+    """Settings whose default lives beside the code that uses it, overridable from the environment."""
+    return {name: os.environ[name] for name in names if os.environ.get(name)}
+
+
+MIN_SECRET_LENGTH = 32
+
+
+class InsecureSecret(RuntimeError):
+    pass
+
+
+def require_production_secret(config) -> None:
+    """The production server signs sessions and survey codes with SECRET_KEY: refuse a missing
+    or short one rather than run with a guessable key."""
+    key = config.get("SECRET_KEY") or ""
+    if len(key) < MIN_SECRET_LENGTH:
+        raise InsecureSecret(
+            f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters "
+            f"(it is {'unset' if not key else f'{len(key)} characters'}); for example: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+
+
+if __name__ == "__main__":  # `python -m app.config check-secret`: make serve's first step
+    import sys
+
+    try:
+        require_production_secret(os.environ)
+    except InsecureSecret as error:
+        sys.exit(f"make serve: {error}")

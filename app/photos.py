@@ -1,17 +1,18 @@
 """Evidence photos: checked (really an image, allowed type, size), stored once by content
-hash in the storage folder, with a small thumbnail beside it."""
+hash in the photo storage (a folder or an S3 bucket, see storage.py), with a small thumbnail
+beside it."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 from sqlmodel import Session
 
 from .models import Photo
+from .storage import Storage
 
 ALLOWED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_SIDE = 4000  # the phone downscales to 1600; anything far larger was not sent by our page
@@ -33,13 +34,11 @@ class StoredPhoto:
     height: int
 
 
-def _folder(storage: str) -> Path:
-    folder = Path(storage) / "photos"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def photo_key(sha256: str, thumb: bool = False) -> str:
+    return f"photos/{sha256}_t.jpg" if thumb else f"photos/{sha256}"
 
 
-def store_photo(session: Session, *, data: bytes, storage: str, max_bytes: int,
+def store_photo(session: Session, *, data: bytes, storage: Storage, max_bytes: int,
                 uploaded_by: int | None) -> StoredPhoto:
     if len(data) > max_bytes:
         raise PhotoError("too_large")
@@ -55,20 +54,18 @@ def store_photo(session: Session, *, data: bytes, storage: str, max_bytes: int,
     if max(image.size) > MAX_SIDE:
         raise PhotoError("too_big_dimensions")
     digest = hashlib.sha256(data).hexdigest()
-    folder = _folder(storage)
-    target = folder / digest
-    if not target.exists():
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)  # atomic: a half-written file is never served
+    if not storage.exists(photo_key(digest, thumb=True)):  # the thumbnail is written last
+        storage.put(photo_key(digest), data, ALLOWED[image.format])
         thumb = image.convert("RGB")
         thumb.thumbnail((THUMB_SIDE, THUMB_SIDE))
-        thumb.save(folder / f"{digest}_t.jpg", "JPEG", quality=80)
+        out = io.BytesIO()
+        thumb.save(out, "JPEG", quality=80)
+        storage.put(photo_key(digest, thumb=True), out.getvalue(), "image/jpeg")
     if session.get(Photo, digest) is None:
         session.add(Photo(sha256=digest, mime=ALLOWED[image.format], size=len(data),
                           width=image.size[0], height=image.size[1], uploaded_by=uploaded_by))
     return StoredPhoto(digest, ALLOWED[image.format], image.size[0], image.size[1])
 
 
-def photo_path(storage: str, sha256: str, thumb: bool = False) -> Path:
-    return _folder(storage) / (f"{sha256}_t.jpg" if thumb else sha256)
+def read_photo(storage: Storage, sha256: str, thumb: bool = False) -> bytes | None:
+    return storage.get(photo_key(sha256, thumb=thumb))

@@ -15,16 +15,16 @@ from app import create_app
 from app.db import new_session
 from app.migrate import upgrade
 
-# Tests never assert timings: on a busy shared machine hypothesis's per-example deadline and
-# its slow-generation check fail for reasons that say nothing about the code.
-settings.register_profile("untimed", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("untimed")
-
 ROOT = Path(__file__).resolve().parent.parent
 SURVEYS = ROOT / "surveys"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 PASSWORD = "correct horse battery"
+
+# Seven test runs share two cores: a slow example is not a failure (no timed assertions), nor
+# is slow input generation.
+settings.register_profile("shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 
 def _reset_postgres(url: str) -> None:
@@ -48,10 +48,12 @@ def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def bare_app(database_url):
-    """An app on a migrated, empty database."""
+def bare_app(database_url, tmp_path):
+    """An app on a migrated, empty database (no Redis, photos in a folder of its own)."""
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test",
-                      "SURVEYS_DIR": str(SURVEYS), "LOGIN_RATE_LIMIT": "100000 per minute"})
+                      "SURVEYS_DIR": str(SURVEYS), "LOGIN_RATE_LIMIT": "100000 per minute",
+                      "REDIS_URL": "", "RATELIMIT_STORAGE_URI": "memory://", "STORAGE_URL": "",
+                      "STORAGE_DIR": str(tmp_path / "storage")})
     with app.app_context():
         upgrade(app.extensions["engine"])
     yield app

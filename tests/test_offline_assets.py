@@ -13,14 +13,14 @@ def test_service_worker_precaches_the_pages_files_under_the_assets_hash(client, 
     assert body.status_code == 200 and body.mimetype == "text/javascript"
     assert body.headers["Cache-Control"] == "no-cache"
     text = body.get_data(as_text=True)
-    cache = re.search(r'const CACHE = "(tp-shopper-[0-9a-f]{12})"', text).group(1)
+    cache = re.search(r'const CACHE = "(tp-shopper-v2-[0-9a-f]{12})"', text).group(1)
     with app.test_request_context():
         from flask import url_for
 
         for name in ("js/checklist.js", "js/store.js", "js/show_if.js", "vendor/htmx.min.js", "css/app.css"):
             assert f'"{url_for("static", filename=name)}"' in text
     assert '"/shopper/offline"' in text
-    assert cache == f"tp-shopper-{compute_version(app.static_folder)}"
+    assert cache == f"tp-shopper-v2-{compute_version(app.static_folder)}"
 
 
 def test_the_cache_name_follows_any_change_to_a_script(tmp_path, app):

@@ -36,3 +36,19 @@ def test_the_storage_comes_from_the_environment(monkeypatch, database_url):
 
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
     assert create_app({"DATABASE_URL": database_url}).config["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_with_redis_down_answers_are_still_taken_and_limited_per_process(app):
+    from app import create_app
+    from tests.services import free_port
+
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    down = create_app({**app.config, "RATELIMIT_STORAGE_URI": dead, "QR_RATE_LIMIT": "2 per minute"})
+    token = token_for(app)
+    statuses = []
+    for _ in range(3):
+        phone = down.test_client()
+        form = fields(phone.get(f"/s/{token}").get_data(as_text=True)) | happy_answers()
+        statuses.append(phone.post(f"/s/{token}", data=form).status_code)
+    assert statuses == [303, 303, 429]
+    assert qr_responses(app) == 2

@@ -10,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -24,8 +23,9 @@ from ..auth import roles_required
 from ..errors import abort_with
 from ..instruments import definition
 from ..models import InstrumentVersion, Photo, Response, Store, User
-from ..photos import photo_path
+from ..photos import read_photo
 from ..responses import stored_answers, stored_scores
+from ..storage import storage
 
 bp = Blueprint("reviewer", __name__, url_prefix="/review")
 
@@ -96,8 +96,10 @@ def photo(sha256: str):
     if not review.may_see_photo(db.session(), current_user, sha256):
         abort(404)
     thumb = request.args.get("thumb") == "1"
-    path = photo_path(current_app.config["STORAGE_DIR"], sha256, thumb=thumb)
-    if not path.exists():
+    data = read_photo(storage(), sha256, thumb=thumb)
+    if data is None:
         abort(404)
     mime = "image/jpeg" if thumb else db.session().get(Photo, sha256).mime
-    return send_file(path, mimetype=mime, max_age=86400)
+    response = current_app.response_class(data, mimetype=mime)
+    response.headers["Cache-Control"] = "private, max-age=86400"  # content-addressed: never changes
+    return response

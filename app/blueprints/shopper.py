@@ -28,6 +28,7 @@ from ..forms.checklist import build_form, check, field_name, raw_answers
 from ..models import Assignment, Store
 from ..photos import PhotoError, store_photo
 from ..responses import stored_answers, stored_scores
+from ..storage import storage
 
 bp = Blueprint("shopper", __name__, url_prefix="/shopper")
 
@@ -219,7 +220,7 @@ def upload_photo():
     }
     try:
         stored = store_photo(db.session(), data=upload.read(),
-                             storage=current_app.config["STORAGE_DIR"],
+                             storage=storage(),
                              max_bytes=current_app.config["PHOTO_MAX_BYTES"],
                              uploaded_by=current_user.id)
     except PhotoError as error:
