@@ -30,7 +30,7 @@ translations: $(VENV)/.installed
 # Migrate the SQLite database in instance/, load the definitions, seed the demo network.
 db: setup
 	$(FLASK) db upgrade
-	$(FLASK) surveys load
+	$(FLASK) surveys load --publish
 	$(FLASK) demo seed
 
 run: db

@@ -13,6 +13,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .blueprints import admin, assignments, cases, manager, public, qr, reviewer, shopper
     from .config import ROOT, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
+    from .network import views as network
+    from .publishing import views as publishing
+    from .rounds import views as rounds
 
     app = Flask(
         __name__,
@@ -46,4 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(qr.bp)
+    app.register_blueprint(network.bp)
+    app.register_blueprint(rounds.bp)
+    app.register_blueprint(publishing.bp)
     return app

@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from sqlmodel import select
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from . import db
 from .extensions import limiter, login_manager
@@ -100,6 +100,48 @@ def login():
     elif request.method == "POST":
         status = 400
     return render_template("auth/login.html", form=form, error=error), status
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    repeat = PasswordField(_l("New password again"), validators=[
+        DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))])
+
+
+# what a user with a one-time password may still reach before changing it
+_BEFORE_CHANGE = {"auth.change_password", "auth.logout", "auth.set_language", "static"}
+
+
+@bp.before_app_request
+def _force_password_change():
+    if (current_user.is_authenticated and current_user.must_change_password
+            and request.endpoint not in _BEFORE_CHANGE):
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        user = db.session().get(User, current_user.id)
+        if not check_password_hash(user.password_hash, form.current.data):
+            form.current.errors.append(_("Wrong password."))
+            status = 400
+        elif form.new.data == form.current.data:
+            form.new.errors.append(_("Choose a password different from the current one."))
+            status = 400
+        else:
+            user.password_hash = hash_password(form.new.data)
+            user.must_change_password = False
+            db.session().commit()
+            return redirect(url_for(HOMES[user.role]))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/password.html", form=form), status
 
 
 @bp.route("/logout", methods=["POST"])

@@ -1,5 +1,5 @@
 """Command line: `flask --app app surveys check|score|load`, `db upgrade`, `demo seed`,
-`jobs worker`.
+`aggregates verify|rebuild`, `jobs worker`.
 
 Every command reports problems as text and an exit code; none shows a traceback.
 """
@@ -31,6 +31,8 @@ from .domain.scoring import score, validate_answers
 surveys = AppGroup("surveys", help="Check, score and load instrument definitions.")
 database = AppGroup("db", help="Database migrations.")
 demo = AppGroup("demo", help="Demo data.")
+network = AppGroup("network", help="Import and export regions, stores and users.")
+aggregates = AppGroup("aggregates", help="Check or repair the dashboard's summary rows.")
 jobs = AppGroup("jobs", help="Background jobs.")
 
 
@@ -96,8 +98,13 @@ def score_command(definition: Path, answers: Path) -> None:
 
 @surveys.command("load")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def load_command(paths: tuple[Path, ...]) -> None:
-    """Load touchpoints and instruments into the database as immutable versions."""
+@click.option("--publish", is_flag=True,
+              help="Publish the loaded versions (otherwise they stay drafts for review).")
+@click.option("--effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="With --publish: the day they take effect (default today).")
+def load_command(paths: tuple[Path, ...], publish: bool, effective) -> None:
+    """Load touchpoints and instruments into the database as immutable versions (drafts
+    unless --publish)."""
     from .instruments import VersionConflict
     from .instruments import load_instrument as store_instrument
     from .instruments import load_taxonomy as store_taxonomy
@@ -113,13 +120,16 @@ def load_command(paths: tuple[Path, ...]) -> None:
         store_taxonomy(session, taxonomy)
         results = []
         try:
-            results = [store_instrument(session, instrument) for instrument in instruments]
+            results = [store_instrument(session, instrument, publish=publish,
+                                        effective_on=effective.date() if effective else None)
+                       for instrument in instruments]
         except VersionConflict as error:
             session.rollback()
             _fail(f"refused: {error}")
         session.commit()
     for result in results:
-        click.echo(f"{result.instrument_id} v{result.version}: {result.status}")
+        state = "" if publish or result.status != "added" else " (draft: publish it to use it)"
+        click.echo(f"{result.instrument_id} v{result.version}: {result.status}{state}")
 
 
 @database.command("upgrade")
@@ -148,6 +158,75 @@ def seed_command(months: int, random_seed: int) -> None:
         click.echo(f"  {role:<9} {username} / {password}")
 
 
+@network.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and count; write nothing.")
+@click.option("--deactivate-missing", is_flag=True,
+              help="Deactivate stores (or users) that the file does not list.")
+def network_import_command(file: Path, dry_run: bool, deactivate_missing: bool) -> None:
+    """Import a stores or users file (CSV or XLSX; the header tells which)."""
+    from .network.importer import import_network
+
+    try:
+        data = file.read_bytes()
+    except OSError:
+        _fail(f"{file}:1: no such file")
+    with db.new_session() as session:
+        result = import_network(session, data, file.name, dry_run=dry_run,
+                                deactivate_missing=deactivate_missing)
+    if not result.ok:
+        _fail("\n".join(p.line(str(file)) for p in result.file.problems))
+    for line in result.lines():
+        click.echo(line)
+    if dry_run:
+        click.echo("dry run: nothing written")
+    for username, password in result.passwords.items():
+        click.echo(f"one-time password for {username}: {password}")
+    if result.passwords:
+        click.echo("(shown once; each user must change it at first login)")
+
+
+@network.command("export")
+@click.argument("kind", type=click.Choice(["stores", "users"]))
+@click.argument("file", type=click.Path(path_type=Path))
+def network_export_command(kind: str, file: Path) -> None:
+    """Write the stores or users as CSV or XLSX (by the file's suffix), in the import's columns."""
+    from .network.exporter import store_rows, table_bytes, user_rows
+
+    with db.new_session() as session:
+        rows = list((store_rows if kind == "stores" else user_rows)(session))
+    file.write_bytes(table_bytes(rows, xlsx=file.suffix.lower() == ".xlsx", title=kind))
+    click.echo(f"{kind}: {len(rows) - 1} rows written to {file}")
+@aggregates.command("verify")
+def verify_command() -> None:
+    """Recompute every summary row from the per-response scores; print the rows that differ
+    and exit 1 if any does."""
+    from .summaries import verify
+
+    with db.new_session() as session:
+        differences = verify(session)
+    for difference in differences:
+        click.echo(str(difference))
+    if differences:
+        _fail(f"{len(differences)} summary row(s) differ: "
+              "run `flask --app app aggregates rebuild` to repair them")
+    click.echo("summaries: ok")
+
+
+@aggregates.command("rebuild")
+def rebuild_command() -> None:
+    """Replace every summary row with a recomputation from the per-response scores."""
+    from .summaries import rebuild, verify
+
+    with db.new_session() as session:
+        rebuild(session)
+        session.commit()
+        left = verify(session)
+    if left:
+        _fail(f"{len(left)} summary row(s) still differ after the rebuild")
+    click.echo("summaries: rebuilt")
+
+
 @jobs.command("worker")
 @click.option("--burst", is_flag=True, help="Run the queued jobs, then exit.")
 def worker_command(burst: bool) -> None:
@@ -160,7 +239,9 @@ def worker_command(burst: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.cli.add_command(network)
     app.cli.add_command(jobs)
     app.cli.add_command(surveys)
     app.cli.add_command(database)
     app.cli.add_command(demo)
+    app.cli.add_command(aggregates)

@@ -30,6 +30,8 @@ def from_environment() -> dict:
         # password guessing: attempts per address (storage shared via RATELIMIT_STORAGE_URI)
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
         "SMALL_SAMPLE": int(os.environ.get("SMALL_SAMPLE", "5")),
+        # per-process memo of dashboard aggregates (0: off); views are fast without it
+        "DASHBOARD_CACHE_SECONDS": int(os.environ.get("DASHBOARD_CACHE_SECONDS", "600")),
         # Redis makes several app processes behave as one: rate-limit counters and the job
         # queue live there. Without it (make run) limits are per process and jobs run in-process.
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
@@ -47,6 +49,10 @@ def from_environment() -> dict:
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         # times are stored in UTC and shown in the stores' time zone (case deadlines, answers)
         "TIME_ZONE": os.environ.get("TIME_ZONE", "Asia/Shanghai"),
+        # published rules are reviewed on a schedule (seed 001); overdue ones show on admin home
+        "REVIEW_INTERVAL_DAYS": int(os.environ.get("REVIEW_INTERVAL_DAYS", "365")),
+        # a reviewer sees a flag when the phone was further than this from the store
+        "VISIT_DISTANCE_FLAG_M": int(os.environ.get("VISIT_DISTANCE_FLAG_M", "500")),
     } | _optional("QR_RATE_LIMIT")
 
 

@@ -15,19 +15,19 @@ from . import queries_dashboard as q
 from .domain.item_types import NA, fraction
 from .domain.ranking import (
     BoardRow,
+    LeagueRow,
     Period,
     Stats,
     league,
     months_between,
     parse_period,
-    quantile,
     rank_board,
     shrink,
-    weakest,
 )
 from .instruments import definition
 from .models import InstrumentVersion, Region, Store, User
 from .queries_dashboard import Scope
+from .scope import region_ids_below, stores_below
 
 KINDS = ("mystery_shop", "customer_survey")
 STAGES = ("sales", "aftersales")
@@ -97,6 +97,15 @@ def parse_filters(session: Session, user: User, args, *, visible: set[int] | Non
     return Filters(scope, period, stage, kind, k, region, store)
 
 
+def _region_scope(session, region: Region, members: set[int]) -> Scope:
+    """A region without sub-regions filters on its own id; a larger one on its stores (any
+    depth below it)."""
+    if region_ids_below(session, [region.id]) == {region.id} and members == stores_below(
+            session, [region.id]):
+        return Scope("region", region_id=region.id)
+    return Scope("region", region_id=region.id, store_ids=frozenset(members))
+
+
 def _scope(session, user, args, visible):
     store_code, region_code = args.get("store"), args.get("region")
     if store_code:
@@ -108,15 +117,15 @@ def _scope(session, user, args, visible):
         region = session.exec(select(Region).where(Region.code == region_code)).first()
         if region is None:
             raise NotFound("region")
-        if visible is not None:
-            members = set(session.exec(select(Store.id).where(Store.region_id == region.id)))
-            if not members or not members <= visible:
-                raise Forbidden("region")
-        return Scope("region", region_id=region.id), region, None
+        members = stores_below(session, [region.id])
+        if visible is not None and (not members or not members <= visible):
+            raise Forbidden("region")
+        return _region_scope(session, region, members), region, None
     if visible is None:
         return Scope("network"), None, None
     if user.region_id is not None:
-        return Scope("region", region_id=user.region_id), session.get(Region, user.region_id), None
+        region = session.get(Region, user.region_id)
+        return _region_scope(session, region, visible), region, None
     return Scope("stores", store_ids=frozenset(visible)), None, None
 
 
@@ -129,7 +138,7 @@ class Board:
     rows: list[BoardRow]
     labels: dict[str, dict[str, str]]
     stores: dict[int, tuple[Store, Region]]
-    scope_store_ids: list[int]
+    store_count: int  # stores in scope with scores of the ranked kind
     has_outcome: bool
     responses: int = 0
 
@@ -140,8 +149,9 @@ class _Network:
     region_of: dict[int, int]
 
 
-def _network(session: Session, f: Filters, kind: str) -> _Network:
-    per_store, region_of = q.store_stats(session, kind=kind, scope=None, **f.window())
+def _network(session: Session, f: Filters, kind: str, touchpoint: str | None = None) -> _Network:
+    per_store, region_of = q.store_stats(session, kind=kind, scope=None, touchpoint=touchpoint,
+                                         **f.window())
     return _Network(per_store, region_of)
 
 
@@ -150,33 +160,44 @@ def _in_scope(f: Filters, net: _Network, tp: str) -> dict[int, Stats]:
     return {sid: s for sid, s in stores.items() if f.scope.contains(sid, net.region_of[sid])}
 
 
+def _best_quartile(ranking) -> float | None:
+    """75th percentile of the stores' shrunken means, interpolated as `domain.ranking.quantile`."""
+    if ranking is None or ranking.quartile_low is None:
+        return None
+    share = 0.75 * (ranking.stores - 1) - 3 * (ranking.stores - 1) // 4
+    return ranking.quartile_low + (ranking.quartile_high - ranking.quartile_low) * share
+
+
 def build_board(session: Session, f: Filters, *, small_n: int, count: int = 3) -> Board:
     tps = q.touchpoints(session, f.stage)
-    net = _network(session, f, f.kind)
+    network = q.scope_stats(session, kind=f.kind, scope=Scope("network"), **f.window())
+    in_scope = network if f.scope.level == "network" else \
+        q.scope_stats(session, kind=f.kind, scope=f.scope, **f.window())
+    priors = tuple(sorted((tp, s.mean) for tp, s in network.items() if s.n))
+    rankings, store_count = q.store_ranking(session, kind=f.kind, scope=f.scope, priors=priors,
+                                            k=f.k, count=count, **f.window())
     other = q.scope_stats(session, kind=f.other_kind, scope=f.scope, **f.window())
     items = q.outcome_items(session, f.stage)
-    moments = q.outcome_moments(session, scope=f.scope, items=items, **f.window())
-    rows, scope_ids = [], set()
+    moments = q.outcome_moments(session, scope=f.scope, **f.window()) if items else {}
+    rows = []
     for tp in tps:
-        stores = _in_scope(f, net, tp.id)
-        scope_ids.update(stores)
-        everyone = net.per_store.get(tp.id, {})
-        network_mean = Stats.total_of(everyone.values()).mean
-        shrunk = [shrink(s.n, s.mean, network_mean, f.k) for s in everyone.values()]
-        importance = moments[tp.id].correlation if tp.id in moments else None
-        ranked = weakest(stores, network_mean, f.k, count) if len(stores) > 1 else []
-        stats = Stats.total_of(stores.values())
+        stats = in_scope.get(tp.id, Stats())
         if stats.n == 0 and other.get(tp.id) is None:
             continue
+        ranking = rankings.get(tp.id)
+        weakest_stores = [LeagueRow(sid, s, value, i) for i, (sid, s, value)
+                          in enumerate(ranking.weakest if ranking else [], start=1)]
         rows.append(BoardRow(
             tp.id, tp.target, stats, other.get(tp.id, Stats()),
-            best_quartile=quantile(shrunk, 0.75), network_mean=network_mean,
-            importance=importance, weakest_stores=ranked,
+            best_quartile=_best_quartile(ranking),
+            network_mean=network.get(tp.id, Stats()).mean,
+            importance=moments[tp.id].correlation if tp.id in moments else None,
+            weakest_stores=weakest_stores if len(weakest_stores) > 1 else [],
         ))
     rows = rank_board(rows, small_n=small_n)
     labels = {tp.id: {"zh": tp.label_zh, "en": tp.label_en} for tp in tps}
     shown = {s.store_id for r in rows for s in r.weakest_stores}
-    return Board(f, rows, labels, q.stores_with_regions(session, shown), sorted(scope_ids),
+    return Board(f, rows, labels, q.stores_with_regions(session, shown), store_count,
                  bool(items), sum(r.stats.n for r in rows))
 
 
@@ -193,7 +214,7 @@ class League:
 
 def build_league(session: Session, f: Filters, tp_id: str) -> tuple[League, dict]:
     target = _touchpoint(session, f.stage, tp_id).target
-    net = _network(session, f, f.kind)
+    net = _network(session, f, f.kind, tp_id)
     network_mean = Stats.total_of(net.per_store.get(tp_id, {}).values()).mean
     rows = league(_in_scope(f, net, tp_id), network_mean or 0.0, f.k)
     stores = q.stores_with_regions(session, {r.store_id for r in rows})
@@ -209,20 +230,24 @@ class HeatMap:
 
 
 def build_heatmap(session: Session, f: Filters, *, limit: int = 60) -> HeatMap:
+    """The scope's `limit` weakest stores (mean of their shrunken touchpoint scores) by
+    touchpoint: stores are ordered in SQL, cells read for the shown stores only."""
     tps = q.touchpoints(session, f.stage)
-    net = _network(session, f, f.kind)
-    cells, per_store = {}, {}
+    network = q.scope_stats(session, kind=f.kind, scope=Scope("network"), **f.window())
+    priors = tuple(sorted((tp, s.mean) for tp, s in network.items() if s.n))
+    order, total = q.store_order(session, kind=f.kind, scope=f.scope, priors=priors, k=f.k,
+                                 limit=limit, **f.window())
+    shown = Scope("stores", store_ids=frozenset(order))
+    per_store, _ = q.store_stats(session, kind=f.kind, scope=shown, **f.window())
+    cells = {}
     for tp in tps:
-        network_mean = Stats.total_of(net.per_store.get(tp.id, {}).values()).mean
-        for sid, s in _in_scope(f, net, tp.id).items():
-            value = shrink(s.n, s.mean, network_mean or 0.0, f.k)
-            cells[(sid, tp.id)] = (s, value)
-            per_store.setdefault(sid, []).append(value)
-    order = sorted(per_store, key=lambda sid: (sum(per_store[sid]) / len(per_store[sid]), sid))
-    stores = q.stores_with_regions(session, set(order[:limit]))
-    shown_tps = [tp for tp in tps if any(key[1] == tp.id for key in cells)]
-    return HeatMap(shown_tps, [stores[sid] for sid in order[:limit]], cells,
-                   max(0, len(order) - limit))
+        network_mean = network.get(tp.id, Stats()).mean
+        for sid, s in per_store.get(tp.id, {}).items():
+            cells[(sid, tp.id)] = (s, shrink(s.n, s.mean, network_mean or 0.0, f.k))
+    in_scope = q.scope_stats(session, kind=f.kind, scope=f.scope, **f.window())
+    stores = q.stores_with_regions(session, set(order))
+    shown_tps = [tp for tp in tps if in_scope.get(tp.id, Stats()).n]
+    return HeatMap(shown_tps, [stores[sid] for sid in order], cells, max(0, total - limit))
 
 
 # ---- trends -----------------------------------------------------------------------------

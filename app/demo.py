@@ -156,7 +156,7 @@ def seed(session: Session, *, months: int = 6, random_seed: int = 1, today: date
         return None
     versions = active_versions(session)
     if not versions:
-        raise RuntimeError("no instruments loaded: run `flask --app app surveys load` first")
+        raise RuntimeError("no instruments loaded: run `flask --app app surveys load --publish` first")
     rng = random.Random(random_seed)
     today = today or date.today()
     stores = _network(session)

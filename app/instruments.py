@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import lru_cache
 
 from sqlmodel import Session, select
 
 from .domain.definitions import Instrument, Taxonomy
-from .models import InstrumentVersion, Touchpoint
+from .models import InstrumentVersion, Touchpoint, utcnow
 
 
 class VersionConflict(ValueError):
@@ -34,8 +35,14 @@ def load_taxonomy(session: Session, taxonomy: Taxonomy) -> int:
     return len(taxonomy.touchpoints)
 
 
-def load_instrument(session: Session, instrument: Instrument) -> LoadResult:
-    """Add a new version; the same content again is a no-op; other content is refused."""
+def load_instrument(session: Session, instrument: Instrument, *, publish: bool = True,
+                    approved_by: int | None = None, effective_on: date | None = None,
+                    today: date | None = None) -> LoadResult:
+    """Add a new version; the same content again is a no-op; other content is refused.
+
+    A new version is a draft until published. The CLI and the admin page publish only when
+    asked (`surveys load --publish`); this Python default publishes, for seeding and tests
+    that need a working instrument at once."""
     digest = instrument.content_hash()
     row = session.exec(
         select(InstrumentVersion).where(
@@ -50,22 +57,78 @@ def load_instrument(session: Session, instrument: Instrument) -> LoadResult:
                 f"content; bump the version (to {_next_version(session, instrument.id)}) "
                 "to publish a change"
             )
+        if publish and row.status == "draft":
+            publish_version(session, row, approved_by=approved_by, effective_on=effective_on,
+                            today=today)
+            return LoadResult(instrument.id, instrument.version, "published")
         return LoadResult(instrument.id, instrument.version, "unchanged")
-    session.add(
-        InstrumentVersion(
-            instrument_id=instrument.id,
-            version=instrument.version,
-            kind=instrument.kind,
-            stage=instrument.stage,
-            title_zh=instrument.title.zh,
-            title_en=instrument.title.en,
-            content_hash=digest,
-            definition=json.dumps(instrument.model_dump(mode="json"), ensure_ascii=False),
-        )
+    row = InstrumentVersion(
+        instrument_id=instrument.id,
+        version=instrument.version,
+        kind=instrument.kind,
+        stage=instrument.stage,
+        title_zh=instrument.title.zh,
+        title_en=instrument.title.en,
+        content_hash=digest,
+        definition=json.dumps(instrument.model_dump(mode="json"), ensure_ascii=False),
+        status="draft", active=False,
     )
+    session.add(row)
     session.flush()
-    _activate_newest(session, instrument.id)
+    if publish:
+        publish_version(session, row, approved_by=approved_by, effective_on=effective_on,
+                        today=today)
     return LoadResult(instrument.id, instrument.version, "added")
+
+
+class NotPublishable(ValueError):
+    pass
+
+
+def publish_version(session: Session, row: InstrumentVersion, *, approved_by: int | None,
+                    effective_on: date | None = None, today: date | None = None) -> None:
+    """Approve a draft; it becomes the active version on its effective day (today when none
+    is given). An older version than the active one cannot be published."""
+    today = today or date.today()
+    if row.status != "draft":
+        raise NotPublishable("not a draft")
+    row.status = "published"
+    row.approved_by = approved_by
+    row.approved_at = utcnow()
+    row.effective_on = effective_on or today
+    session.add(row)
+    session.flush()
+    activate_due(session, today)
+
+
+def activate_due(session: Session, today: date | None = None) -> bool:
+    """Make each instrument's newest published version whose effective day has come the
+    active one. True when anything changed (the caller commits)."""
+    today = today or date.today()
+    rows = session.exec(select(InstrumentVersion).where(
+        InstrumentVersion.status == "published")).all()
+    due: dict[str, InstrumentVersion] = {}
+    for row in rows:
+        if row.effective_on is None or row.effective_on <= today:
+            best = due.get(row.instrument_id)
+            if best is None or row.version > best.version:
+                due[row.instrument_id] = row
+    changed = False
+    for row in rows:
+        should = due.get(row.instrument_id) is row
+        if row.active != should:
+            row.active = should
+            session.add(row)
+            changed = True
+    if changed:
+        session.flush()
+    return changed
+
+
+def next_review(row: InstrumentVersion, interval_days: int) -> date | None:
+    """When the published rules are due for review (seed 001: versions are reviewed)."""
+    start = row.effective_on or (row.approved_at.date() if row.approved_at else None)
+    return None if start is None else start + timedelta(days=interval_days)
 
 
 def _next_version(session: Session, instrument_id: str) -> int:
@@ -73,16 +136,6 @@ def _next_version(session: Session, instrument_id: str) -> int:
         select(InstrumentVersion.version).where(InstrumentVersion.instrument_id == instrument_id)
     ).all()
     return max(versions, default=0) + 1
-
-
-def _activate_newest(session: Session, instrument_id: str) -> None:
-    rows = session.exec(
-        select(InstrumentVersion).where(InstrumentVersion.instrument_id == instrument_id)
-    ).all()
-    newest = max(r.version for r in rows)
-    for r in rows:
-        r.active = r.version == newest
-        session.add(r)
 
 
 def active_versions(session: Session, kind: str | None = None) -> list[InstrumentVersion]:

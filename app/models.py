@@ -26,9 +26,13 @@ def utcnow() -> datetime:
 
 
 class Region(SQLModel, table=True):
+    """Regions nest to any depth (brand -> large region -> region); `parent_id` None is a top."""
+
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, max_length=32)
     name: str = Field(max_length=100)
+    parent_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    active: bool = True
 
 
 class Store(SQLModel, table=True):
@@ -36,12 +40,18 @@ class Store(SQLModel, table=True):
     code: str = Field(unique=True, max_length=32)
     name: str = Field(max_length=200)
     city: str = Field(default="", max_length=100)
+    address: str = Field(default="", max_length=300)
+    latitude: float | None = None
+    longitude: float | None = None
     region_id: int = Field(foreign_key="region.id", index=True)
     active: bool = True
+    # rankings leave out what a store did from this day on; its history stays
+    deactivated_on: date | None = None
 
 
 class User(SQLModel, table=True):
-    """A person who logs in. A manager's scope is a region, or a set of stores (ManagerStore)."""
+    """A person who logs in. A manager's scope is any set of regions (ManagerRegion, and the
+    legacy single `region_id`) and stores (ManagerStore); a region includes every region below."""
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(unique=True, max_length=64)
@@ -49,7 +59,10 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=16)
     region_id: int | None = Field(default=None, foreign_key="region.id")
+    email: str = Field(default="", max_length=200)
     active: bool = True
+    must_change_password: bool = False  # a one-time password from an import or a reset
+    monthly_capacity: int = 0  # shoppers: visits a month the round planner may give them
     created_at: datetime = Field(default_factory=utcnow)
 
     # Flask-Login protocol
@@ -71,6 +84,30 @@ class User(SQLModel, table=True):
 
 class ManagerStore(SQLModel, table=True):
     __tablename__ = "manager_store"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    store_id: int = Field(foreign_key="store.id", primary_key=True)
+
+
+class ManagerRegion(SQLModel, table=True):
+    """A region in a manager's scope (with every region and store below it)."""
+
+    __tablename__ = "manager_region"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    region_id: int = Field(foreign_key="region.id", primary_key=True)
+
+
+class ShopperRegion(SQLModel, table=True):
+    """A mystery shopper's home region: the round planner sends them to stores below it."""
+
+    __tablename__ = "shopper_region"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    region_id: int = Field(foreign_key="region.id", primary_key=True)
+
+
+class ShopperConflict(SQLModel, table=True):
+    """A store a shopper must never visit (known there, relatives, former employer)."""
+
+    __tablename__ = "shopper_conflict"
     user_id: int = Field(foreign_key="user.id", primary_key=True)
     store_id: int = Field(foreign_key="store.id", primary_key=True)
 
@@ -100,6 +137,11 @@ class InstrumentVersion(SQLModel, table=True):
     definition: str = Field(sa_column=Column(Text, nullable=False))  # validated model as JSON
     active: bool = True  # the version new assignments and surveys use
     loaded_at: datetime = Field(default_factory=utcnow)
+    # draft -> published (approved by someone, effective from a day); loading never publishes
+    status: str = Field(default="published", max_length=16)
+    effective_on: date | None = None
+    approved_by: int | None = Field(default=None, foreign_key="user.id")
+    approved_at: datetime | None = None
 
 
 class Assignment(SQLModel, table=True):
@@ -112,6 +154,8 @@ class Assignment(SQLModel, table=True):
     note: str = Field(default="", max_length=500)
     created_by: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
+    round_id: int | None = Field(default=None, foreign_key="round.id", index=True)
+    cancelled_at: datetime | None = None  # cancelled assignments leave the shopper's list
 
 
 class Response(SQLModel, table=True):
@@ -128,12 +172,21 @@ class Response(SQLModel, table=True):
     status: str = Field(default="draft", max_length=16, index=True)
     store_id: int = Field(foreign_key="store.id", index=True)
     region_id: int = Field(foreign_key="region.id")
-    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
+    # one report per assignment, held by the database (not a check-then-insert)
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", unique=True,
+                                      index=True)
     shopper_id: int | None = Field(default=None, foreign_key="user.id")
-    day: date = Field(index=True)  # the visit or survey day the rankings group by
+    day: date = Field(index=True)  # the visit (as the shopper gives it) or survey day
     overall: float | None = None
     visit_start: str | None = Field(default=None, max_length=5)
     visit_end: str | None = Field(default=None, max_length=5)
+    # where the phone was at the start and at submission, when the shopper allowed it
+    start_lat: float | None = None
+    start_lon: float | None = None
+    start_accuracy: float | None = None
+    submit_lat: float | None = None
+    submit_lon: float | None = None
+    submit_accuracy: float | None = None
     review_comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     reviewed_by: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
@@ -170,6 +223,69 @@ class TouchpointScore(SQLModel, table=True):
     score: float
     critical_failed: bool = False
     counted: bool = False  # approved mystery shop, or valid customer survey
+    # the response's answer to its survey's outcome item (key-driver importance pairs it with
+    # `score`); None for mystery shops and unanswered outcomes
+    outcome: float | None = None
+
+
+# --- Summaries kept at write time (migration 0005, app/summaries.py) ----------------------
+
+
+class SummaryMeasures(SQLModel):
+    """Sufficient statistics of counted touchpoint scores in one cell: enough to add cells up
+    (stores -> region -> network, days -> months) and to compute means, intervals and the
+    score/outcome correlation without touching responses."""
+
+    n: int = 0
+    total: float = 0.0  # Σ score
+    squares: float = 0.0  # Σ score²
+    critical: int = 0  # red-line failures
+    pairs: int = 0  # responses with an outcome answer
+    pair_x: float = 0.0  # Σ score over those
+    pair_y: float = 0.0  # Σ outcome
+    pair_xy: float = 0.0
+    pair_xx: float = 0.0
+    pair_yy: float = 0.0
+
+
+class StoreMonthSummary(SummaryMeasures, table=True):
+    """One store's month: per-store figures (league, heat map, weakest stores) and the
+    totals of a set of stores."""
+
+    __tablename__ = "summary_store_month"
+    __table_args__ = (Index("ix_ssm_store", "store_id", "kind", "stage", "month"),
+                      Index("ix_ssm_region", "region_id", "kind", "stage", "month"),
+                      {"sqlite_with_rowid": False})  # rows clustered by key: ranges read in order
+    kind: str = Field(primary_key=True, max_length=32)
+    stage: str = Field(primary_key=True, max_length=16)
+    month: date = Field(primary_key=True)  # first day of the month
+    store_id: int = Field(primary_key=True)
+    region_id: int = Field(primary_key=True)
+    touchpoint_id: str = Field(primary_key=True, max_length=64)
+
+
+class RegionMonthSummary(SummaryMeasures, table=True):
+    """One region's month: network and region totals over whole months (trends)."""
+
+    __tablename__ = "summary_region_month"
+    __table_args__ = {"sqlite_with_rowid": False}
+    kind: str = Field(primary_key=True, max_length=32)
+    stage: str = Field(primary_key=True, max_length=16)
+    month: date = Field(primary_key=True)
+    region_id: int = Field(primary_key=True)
+    touchpoint_id: str = Field(primary_key=True, max_length=64)
+
+
+class RegionDaySummary(SummaryMeasures, table=True):
+    """One region's day: the ends of date ranges that do not align with months."""
+
+    __tablename__ = "summary_region_day"
+    __table_args__ = {"sqlite_with_rowid": False}
+    kind: str = Field(primary_key=True, max_length=32)
+    stage: str = Field(primary_key=True, max_length=16)
+    day: date = Field(primary_key=True)
+    region_id: int = Field(primary_key=True)
+    touchpoint_id: str = Field(primary_key=True, max_length=64)
 
 
 class Photo(SQLModel, table=True):
@@ -260,3 +376,48 @@ class FollowUpCase(SQLModel, table=True):
     resolution: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     closed_at: datetime | None = None
     closed_by: int | None = Field(default=None, foreign_key="user.id")
+
+
+# --- network administration, monthly rounds, response history (migration 0006) ----------
+
+ROUND_STATUSES = ("planned", "committed")
+
+
+class Round(SQLModel, table=True):
+    """A month (or any period) of mystery shops: a quota per store, spread over the shoppers."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    period_start: date
+    period_end: date
+    instrument_version_id: int = Field(foreign_key="instrument_version.id")
+    quota: int = 1  # shops per store in the period
+    exclusion_months: int = 3  # a shopper sees the same store again only after this
+    seed: int = 0  # the planner's random seed: the preview and the commit agree
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RoundQuota(SQLModel, table=True):
+    """A region's own quota in a round (applies to the stores below it)."""
+
+    __tablename__ = "round_quota"
+    round_id: int = Field(foreign_key="round.id", primary_key=True)
+    region_id: int = Field(foreign_key="region.id", primary_key=True)
+    quota: int
+
+
+RESPONSE_EVENTS = ("created", "autosaved", "submitted", "returned", "resubmitted", "approved",
+                   "invalid", "appealed")
+
+
+class ResponseEvent(SQLModel, table=True):
+    """One step in a response's life, with who and when; never updated, only added."""
+
+    __tablename__ = "response_event"
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    kind: str = Field(max_length=16)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    at: datetime = Field(default_factory=utcnow)

@@ -44,7 +44,7 @@ def assignments_for_shopper(session: Session, shopper_id: int):
         .join(InstrumentVersion, InstrumentVersion.id == Assignment.instrument_version_id)
         .outerjoin(latest, latest.c.assignment_id == Assignment.id)
         .outerjoin(Response, Response.id == latest.c.rid)
-        .where(Assignment.shopper_id == shopper_id)
+        .where(Assignment.shopper_id == shopper_id, Assignment.cancelled_at.is_(None))
         .order_by(Assignment.window_end)
     )
     return list(session.exec(query))

@@ -1,6 +1,6 @@
-"""SQL aggregates for the managers' dashboard. Every ranking figure comes from GROUP BY over
-stored per-response touchpoint scores (`touchpoint_score`); answers are read only for the
-drill-down to one item, the outcome correlation sums and the raw export.
+"""SQL aggregates for the managers' dashboard. Every ranking figure comes from the summary rows
+kept at write time (`app.summaries`: whole months, plus per-response rows for the ends of a
+range); answers are read only for the drill-down to one item and the raw export.
 
 A scope is either the network (`region_id` and `store_ids` None), a region (`region_id`) or a
 set of stores (`store_ids`); `Scope` is built and checked in `app.dashboard`.
@@ -17,9 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Float, and_, case, cast, extract, func
+from flask import current_app, has_app_context
+from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
+from . import summaries
 from .domain.ranking import Moments, Stats
 from .models import (
     Answer,
@@ -54,11 +56,16 @@ def data_version(session: Session) -> tuple:
 
 
 def cached(function):
-    """Memoise an aggregate per arguments and data version (and at most CACHE_SECONDS), so
-    a network-wide board is computed once per change of data, not once per page view."""
+    """Memoise an aggregate per arguments and data version (and at most
+    DASHBOARD_CACHE_SECONDS; 0 turns it off). Only an optimisation: the summaries make a
+    fresh view fast, and the data version makes a view after a write show the write."""
 
     @functools.wraps(function)
     def wrapper(session: Session, **kwargs):
+        seconds = current_app.config.get("DASHBOARD_CACHE_SECONDS", CACHE_SECONDS) \
+            if has_app_context() else CACHE_SECONDS
+        if not seconds:
+            return function(session, **kwargs)
         key = (function.__name__, tuple(sorted((k, frozenset(v) if isinstance(v, set) else v)
                             for k, v in kwargs.items())))
         version = data_version(session)
@@ -66,7 +73,7 @@ def cached(function):
         with _cache_lock:
             cache = _caches.setdefault(session.get_bind(), OrderedDict())
             hit = cache.get(key)
-            if hit is not None and hit[0] == version and now - hit[1] < CACHE_SECONDS:
+            if hit is not None and hit[0] == version and now - hit[1] < seconds:
                 cache.move_to_end(key)
                 return hit[2]
         value = function(session, **kwargs)
@@ -102,11 +109,6 @@ def _scoped(query, scope: Scope | None, store_col, region_col):
     return query
 
 
-def _window(query, *, kind: str | None, stage: str, start: date, end: date):
-    query = query.where(S.counted, S.stage == stage, S.day >= start, S.day <= end)
-    return query if kind is None else query.where(S.kind == kind)
-
-
 def touchpoints(session: Session, stage: str) -> list[Touchpoint]:
     query = select(Touchpoint).where(Touchpoint.stage == stage).order_by(Touchpoint.position)
     return list(session.exec(query))
@@ -114,34 +116,39 @@ def touchpoints(session: Session, stage: str) -> list[Touchpoint]:
 
 @cached
 def store_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
-                scope: Scope | None = None):
-    """({touchpoint: {store id: Stats}}, {store id: region id}) for one kind: the one pass
-    every board, league and heat map is built from."""
-    query = select(
-        S.touchpoint_id, S.store_id, S.region_id, func.count(), func.sum(S.score),
-        func.sum(S.score * S.score), func.sum(case((S.critical_failed, 1), else_=0)),
-    ).group_by(S.touchpoint_id, S.store_id, S.region_id)
-    query = _scoped(_window(query, kind=kind, stage=stage, start=start, end=end), scope,
-                    S.store_id, S.region_id)
-    out: dict[str, dict[int, Stats]] = {}
-    region_of: dict[int, int] = {}
-    for tp, store_id, region_id, n, total, squares, crit in session.connection().execute(query):
-        out.setdefault(tp, {})[store_id] = Stats(int(n), float(total), float(squares), int(crit))
-        region_of[store_id] = region_id
-    return out, region_of
+                scope: Scope | None = None, touchpoint: str | None = None):
+    """({touchpoint: {store id: Stats}}, {store id: region id}) for one kind (and one
+    touchpoint when given): what the league and heat map are built from."""
+    return summaries.store_stats(session, kind=kind, stage=stage, start=start, end=end,
+                                 scope=scope, touchpoint=touchpoint)
+
+
+@cached
+def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: date,
+                  scope: Scope | None, priors: tuple[tuple[str, float], ...], k: float,
+                  count: int):
+    """Per touchpoint, the best-quartile values and the scope's weakest stores, ranked in
+    SQL (`summaries.store_ranking`); `priors`: (touchpoint, network mean) pairs."""
+    return summaries.store_ranking(session, kind=kind, stage=stage, start=start, end=end,
+                                   scope=scope, priors=dict(priors), k=k, count=count)
+
+
+@cached
+def store_order(session: Session, *, kind: str, stage: str, start: date, end: date,
+                scope: Scope | None, priors: tuple[tuple[str, float], ...], k: float,
+                limit: int) -> tuple[list[int], int]:
+    """The scope's weakest stores over all touchpoints (heat map rows), and how many stores
+    have data (`summaries.store_order`)."""
+    return summaries.store_order(session, kind=kind, stage=stage, start=start, end=end,
+                                 scope=scope, priors=dict(priors), k=k, limit=limit)
 
 
 @cached
 def scope_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
                 scope: Scope | None) -> dict[str, Stats]:
     """{touchpoint: Stats} for the scope as a whole."""
-    query = select(
-        S.touchpoint_id, func.count(), func.sum(S.score), func.sum(S.score * S.score),
-        func.sum(case((S.critical_failed, 1), else_=0)),
-    ).group_by(S.touchpoint_id)
-    query = _scoped(_window(query, kind=kind, stage=stage, start=start, end=end), scope,
-                    S.store_id, S.region_id)
-    return {tp: Stats(int(n), float(t), float(q), int(c)) for tp, n, t, q, c in session.exec(query)}
+    return summaries.scope_stats(session, kind=kind, stage=stage, start=start, end=end,
+                                 scope=scope)
 
 
 def outcome_items(session: Session, stage: str) -> set[str]:
@@ -160,38 +167,18 @@ def outcome_items(session: Session, stage: str) -> set[str]:
 
 
 @cached
-def outcome_moments(session: Session, *, stage: str, start: date, end: date, scope: Scope | None,
-                    items: set[str]) -> dict[str, Moments]:
+def outcome_moments(session: Session, *, stage: str, start: date, end: date,
+                    scope: Scope | None) -> dict[str, Moments]:
     """Per touchpoint, sums pairing each customer survey's touchpoint score (x) with its
-    outcome answer (y), computed in SQL."""
-    if not items:
-        return {}
-    y = cast(Answer.value, Float)
-    x = S.score
-    query = (
-        select(S.touchpoint_id, func.count(), func.sum(x), func.sum(y), func.sum(x * y),
-               func.sum(x * x), func.sum(y * y))
-        .join(Answer, and_(Answer.response_id == S.response_id, Answer.item_id.in_(items)))
-        .group_by(S.touchpoint_id)
-    )
-    query = _scoped(_window(query, kind="customer_survey", stage=stage, start=start, end=end),
-                    scope, S.store_id, S.region_id)
-    return {tp: Moments(int(n), *(float(v or 0) for v in rest))
-            for tp, n, *rest in session.exec(query)}
+    outcome answer (y), from the summary rows."""
+    return summaries.scope_moments(session, stage=stage, start=start, end=end, scope=scope)
 
 
 @cached
 def monthly_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
                   scope: Scope | None) -> dict[str, dict[tuple[int, int], Stats]]:
-    year, month = extract("year", S.day), extract("month", S.day)
-    query = select(S.touchpoint_id, year, month, func.count(), func.sum(S.score),
-                   func.sum(S.score * S.score)).group_by(S.touchpoint_id, year, month)
-    query = _scoped(_window(query, kind=kind, stage=stage, start=start, end=end), scope,
-                    S.store_id, S.region_id)
-    out: dict[str, dict[tuple[int, int], Stats]] = {}
-    for tp, y, m, n, total, squares in session.exec(query):
-        out.setdefault(tp, {})[(int(y), int(m))] = Stats(int(n), float(total), float(squares))
-    return out
+    return summaries.monthly_stats(session, kind=kind, stage=stage, start=start, end=end,
+                                   scope=scope)
 
 
 def _responses(query, *, kind: str, stage: str, start: date, end: date, scope: Scope | None):

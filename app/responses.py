@@ -1,6 +1,8 @@
 """Storing a response: validate, score and write it with its answers and touchpoint scores
 in one transaction. Every channel (shopper, QR survey, demo data) goes through here, so the
-stored scores are always those of the scoring module."""
+stored scores are always those of the scoring module, and every change of what counts
+(creation, re-scoring, status changes) updates the summaries (`summaries.py`) in the same
+transaction."""
 
 from __future__ import annotations
 
@@ -11,9 +13,19 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
+from . import summaries
+from .domain.definitions import Instrument
 from .domain.scoring import ScoreResult, score, validate_answers
 from .instruments import definition
-from .models import Answer, InstrumentVersion, Response, Store, TouchpointScore, utcnow
+from .models import (
+    Answer,
+    InstrumentVersion,
+    Response,
+    ResponseEvent,
+    Store,
+    TouchpointScore,
+    utcnow,
+)
 
 
 def counts(kind: str, status: str) -> bool:
@@ -75,9 +87,24 @@ def replace_answers(
     return _store_answers(session, response, version, answers, replace=True)
 
 
+def outcome_value(instrument: Instrument, answers: dict[str, Any]) -> float | None:
+    """The answer to a customer survey's numeric outcome item (importance pairs it with each
+    touchpoint score), or None."""
+    item = instrument.item(instrument.outcome) if instrument.outcome else None
+    if item is None or item.type not in ("scale", "nps", "number"):
+        return None
+    value = answers.get(item.id)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 def _store_answers(session, response, version, answers, *, replace: bool) -> ScoreResult:
-    result = score(definition(version), answers)
+    instrument = definition(version)
+    result = score(instrument, answers)
+    outcome = outcome_value(instrument, answers) if version.kind == "customer_survey" else None
     if replace:
+        summaries.retract(session, response.id)
         session.exec(delete(Answer).where(Answer.response_id == response.id))
         session.exec(delete(TouchpointScore).where(TouchpointScore.response_id == response.id))
     response.overall = result.overall
@@ -99,22 +126,33 @@ def _store_answers(session, response, version, answers, *, replace: bool) -> Sco
             score=value,
             critical_failed=tp in result.critical_failed,
             counted=counted,
+            outcome=outcome,
         )
         for tp, value in result.touchpoints.items()
         if value is not None
     )
+    if counted:
+        summaries.add(session, response.id)
     return result
 
 
 def set_status(session: Session, response: Response, status: str) -> None:
-    """Change a response's status and whether its touchpoint scores count, together."""
+    """Change a response's status, whether its touchpoint scores count and the summaries,
+    together (the caller commits)."""
+    was, now = counts(response.kind, response.status), counts(response.kind, status)
     response.status = status
     session.add(response)
+    if was == now:
+        return
+    if was:
+        summaries.retract(session, response.id)
     session.exec(
         update(TouchpointScore)
         .where(TouchpointScore.response_id == response.id)
-        .values(counted=counts(response.kind, status))
+        .values(counted=now)
     )
+    if now:
+        summaries.add(session, response.id)
 
 
 def stored_answers(session: Session, response_id: int) -> dict[str, Any]:
@@ -125,3 +163,20 @@ def stored_answers(session: Session, response_id: int) -> dict[str, Any]:
 def stored_scores(session: Session, response_id: int) -> dict[str, tuple[float, bool]]:
     rows = session.exec(select(TouchpointScore).where(TouchpointScore.response_id == response_id))
     return {row.touchpoint_id: (row.score, row.critical_failed) for row in rows}
+
+
+def record_event(session: Session, response: Response, kind: str, actor_id: int | None,
+                 comment: str = "") -> None:
+    """Add a step to the response's history (never changed afterwards); the caller commits."""
+    session.add(ResponseEvent(response_id=response.id, kind=kind, actor_id=actor_id,
+                              comment=comment))
+
+
+def history(session: Session, response_id: int) -> list[tuple[ResponseEvent, str | None]]:
+    """(event, who) oldest first."""
+    from .models import User
+
+    query = (select(ResponseEvent, User.display_name, User.username)
+             .outerjoin(User, User.id == ResponseEvent.actor_id)
+             .where(ResponseEvent.response_id == response_id).order_by(ResponseEvent.id))
+    return [(event, name or username) for event, name, username in session.exec(query)]

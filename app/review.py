@@ -8,7 +8,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from .models import Answer, Photo, Response, ResponseEvidence, User, utcnow
-from .responses import set_status
+from .responses import record_event, set_status
 from .scope import visible_store_ids
 
 
@@ -26,6 +26,8 @@ def decide(session: Session, response: Response, reviewer: User, *, approve: boo
     response.reviewed_by = reviewer.id
     response.reviewed_at = utcnow()
     session.add(response)
+    record_event(session, response, "approved" if approve else "returned", reviewer.id,
+                 comment.strip())
     session.commit()
 
 

@@ -17,8 +17,23 @@ from sqlmodel import Session, select
 
 from .domain.scoring import shown_items
 from .instruments import definition
-from .models import Assignment, InstrumentVersion, Photo, Response, ResponseEvidence, Store, utcnow
-from .responses import create_scored_response, find_by_uuid, replace_answers, set_status
+from .models import (
+    Assignment,
+    InstrumentVersion,
+    Photo,
+    Response,
+    ResponseEvent,
+    ResponseEvidence,
+    Store,
+    utcnow,
+)
+from .responses import (
+    create_scored_response,
+    find_by_uuid,
+    record_event,
+    replace_answers,
+    set_status,
+)
 
 OPEN = ("draft", "returned")
 CLOSED = ("submitted", "approved", "invalid")
@@ -70,15 +85,31 @@ def stored_evidence(session: Session, response_id: int) -> dict[str, str]:
     return {row.item_id: row.sha256 for row in rows}
 
 
+def _first_autosave(session: Session, response: Response) -> None:
+    """The first autosave of a draft goes into its history; later ones would only be noise."""
+    seen = session.exec(select(ResponseEvent.id).where(
+        ResponseEvent.response_id == response.id, ResponseEvent.kind == "autosaved")).first()
+    if seen is None:
+        record_event(session, response, "autosaved", response.shopper_id)
+
+
 def latest_response(session: Session, assignment_id: int) -> Response | None:
     return session.exec(
         select(Response).where(Response.assignment_id == assignment_id).order_by(Response.id.desc())
     ).first()
 
 
-def _visit(response: Response, visit_start: str | None, visit_end: str | None) -> None:
+Position = tuple[float, float, float | None]
+
+
+def _visit(response: Response, visit_start: str | None, visit_end: str | None,
+           start: Position | None = None, at_submit: Position | None = None) -> None:
     response.visit_start = visit_start or response.visit_start
     response.visit_end = visit_end or response.visit_end
+    if start is not None and response.start_lat is None:  # the first fix is the start
+        response.start_lat, response.start_lon, response.start_accuracy = start
+    if at_submit is not None:
+        response.submit_lat, response.submit_lon, response.submit_accuracy = at_submit
 
 
 def _existing(session: Session, assignment: Assignment, response: Response | None) -> Response | None:
@@ -94,9 +125,28 @@ def _existing(session: Session, assignment: Assignment, response: Response | Non
     return response
 
 
+def visit_problem(assignment: Assignment, visit_date: date | None, visit_start: str | None,
+                  visit_end: str | None, today: date) -> str | None:
+    """Why the visit's date or times cannot be right (None when they can)."""
+    if visit_date is not None and not (
+            assignment.window_start <= visit_date <= min(assignment.window_end, today)):
+        return "visit_date"
+    if visit_start and visit_end and visit_end <= visit_start:
+        return "visit_end"
+    return None
+
+
+def _day(response: Response | None, visit_date: date | None) -> date:
+    """The visit's day: as the shopper gives it, else as stored, else today."""
+    if visit_date is not None:
+        return visit_date
+    return response.day if response is not None else date.today()
+
+
 def save_draft(session: Session, *, assignment: Assignment, uuid: str, raw: dict[str, Any],
                visit_start: str | None = None, visit_end: str | None = None,
-               evidence: dict[str, str] | None = None) -> Response:
+               evidence: dict[str, str] | None = None,
+               visit_date: date | None = None, start: Position | None = None) -> Response:
     """Store the answers given so far (AnswerError on a bad one; nothing stored then)."""
     version = session.get(InstrumentVersion, assignment.instrument_version_id)
     response = _existing(session, assignment, find_by_uuid(session, uuid))
@@ -104,23 +154,38 @@ def save_draft(session: Session, *, assignment: Assignment, uuid: str, raw: dict
         store = session.get(Store, assignment.store_id)
         response, _ = create_scored_response(
             session, version=version, store=store, raw_answers=raw, channel="shopper",
-            status="draft", day=date.today(), uuid=uuid, shopper_id=assignment.shopper_id,
+            status="draft", day=_day(None, visit_date), uuid=uuid,
+            shopper_id=assignment.shopper_id,
             assignment_id=assignment.id,
         )
+        record_event(session, response, "created", assignment.shopper_id)
     elif response.status in OPEN:
+        response.day = _day(response, visit_date)
         replace_answers(session, response, version, raw)
+        _first_autosave(session, response)
     else:
         raise Conflict("already_submitted" if response.status != "approved" else "approved")
-    _visit(response, visit_start, visit_end)
+    _visit(response, visit_start, visit_end, start)
     _store_evidence(session, response, evidence or {})
     session.add(response)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # another request made this assignment's one report first (the unique constraint on
+        # response.assignment_id): ours becomes a conflict, or an update when it was our UUID
+        session.rollback()
+        if find_by_uuid(session, uuid) is None:
+            raise Conflict("uuid_mismatch") from None
+        return save_draft(session, assignment=assignment, uuid=uuid, raw=raw,
+                          visit_start=visit_start, visit_end=visit_end, evidence=evidence,
+                          visit_date=visit_date, start=start)
     return response
 
 
 def submit(session: Session, *, assignment: Assignment, uuid: str, raw: dict[str, Any],
            visit_start: str | None = None, visit_end: str | None = None,
-           evidence: dict[str, str] | None = None) -> Outcome:
+           evidence: dict[str, str] | None = None, visit_date: date | None = None,
+           start: Position | None = None, at_submit: Position | None = None) -> Outcome:
     """Submit once. Replays of a submitted UUID return the stored report unchanged."""
     version = session.get(InstrumentVersion, assignment.instrument_version_id)
     existing = find_by_uuid(session, uuid)
@@ -133,15 +198,21 @@ def submit(session: Session, *, assignment: Assignment, uuid: str, raw: dict[str
             store = session.get(Store, assignment.store_id)
             response, _ = create_scored_response(
                 session, version=version, store=store, raw_answers=raw, channel="shopper",
-                status="submitted", day=date.today(), uuid=uuid,
+                status="submitted", day=_day(None, visit_date), uuid=uuid,
                 shopper_id=assignment.shopper_id, assignment_id=assignment.id,
             )
+            record_event(session, response, "created", assignment.shopper_id)
+            record_event(session, response, "submitted", assignment.shopper_id)
         else:
+            record_event(session, response, "resubmitted" if response.status == "returned"
+                         else "submitted", assignment.shopper_id)
+            response.day = _day(response, visit_date)
             replace_answers(session, response, version, raw)
             set_status(session, response, "submitted")
             response.submitted_at = utcnow()
-            response.day = date.today()
-        _visit(response, visit_start, visit_end)
+            # the visit keeps its day: a report returned and corrected next month still counts
+            # for the month of the visit
+        _visit(response, visit_start, visit_end, start, at_submit)
         _store_evidence(session, response, evidence or {})
         session.add(response)
         session.commit()
@@ -149,8 +220,9 @@ def submit(session: Session, *, assignment: Assignment, uuid: str, raw: dict[str
         # the same UUID arrived twice at once: the other request stored it
         session.rollback()
         stored = find_by_uuid(session, uuid)
-        if stored is None:
-            raise
+        if stored is None or stored.assignment_id != assignment.id:
+            # another UUID won the race for this assignment's one report
+            raise Conflict("already_submitted") from None
         return Outcome(stored, replay=True)
     return Outcome(response, replay=False)
 

@@ -1,12 +1,18 @@
-"""Short boards at network scale.
+"""Short boards and every dashboard view at network scale, fresh after each write.
 
 Seeds a fresh database with 2,000 stores in 20 regions, 200,000 mystery shops and 1,000,000
-customer surveys over 12 months (bulk inserts: executemany on SQLite, COPY on PostgreSQL),
-then times the network-scope and a region-scope short board through the real page
-(`GET /manager/`, default filters: sales, last 90 days). Aggregates are cached per data
-version (`queries_dashboard.cached`): p95 is the steady state between data changes; the first
-view after new data is printed separately and computes the same ranking naively
-(answers -> scoring module in Python) to check both agree.
+customer surveys over 12 months (bulk inserts: executemany on SQLite, COPY on PostgreSQL; the
+summary rows are then built as the migration builds them for existing data), then times the
+real pages:
+
+- fresh: before each view one new scored response is written through the app's write path
+  (`responses.create_scored_response`, which keeps the summaries), and the per-process cache
+  is off (`DASHBOARD_CACHE_SECONDS=0`): the network- and region-scope short board
+  (`GET /manager/`, default filters: sales, last 90 days), then the store league, heat map and
+  trends at network scope;
+- cached: the same board viewed again and again with the cache on (steady state);
+- naive: the same ranking computed from the answers with the scoring module in Python, which
+  must agree with the SQL ranking.
 
 Answers are generated per item like the demo data and scored with the scoring module, on a
 pool of answer patterns per store profile that responses reuse (scoring 1.2M responses one
@@ -14,8 +20,13 @@ by one would take longer than the whole benchmark).
 
 Environment: BENCH_SCALE (default 1.0) scales the response counts; BENCH_DIR the folder for
 the SQLite file; BENCH_KEEP=1 keeps that file and reuses it on the next run;
-TEST_DATABASE_URL also runs it on PostgreSQL (that database is reset).
-Last line: `bench rankings: p95_ms=<x> naive_p95_ms=<y> speedup=<y/x> responses=<n>`.
+TEST_DATABASE_URL (or BENCH_DATABASE_URL) also runs it on PostgreSQL (that database is reset,
+unless BENCH_KEEP=1 finds it seeded); BENCH_ONLY=sqlite|postgresql runs one of them;
+BENCH_SEED_ONLY=1 stops after seeding; BENCH_REBUILD=1 rebuilds the summaries of a reused one;
+BENCH_NAIVE_RUNS (3) how often the naive ranking is timed per scope.
+Lines: `bench view-<league|heatmap|trends>: fresh_p95_ms=<x> db=<sqlite|postgresql>`, then
+`bench rankings[_postgresql]: fresh_p95_ms=<x> p95_ms=<cached> naive_p95_ms=<y> speedup=<y/x>
+responses=<n>`.
 """
 
 from __future__ import annotations
@@ -100,6 +111,7 @@ def _patterns(versions, rng) -> dict:
     from app.demo import generate_answers
     from app.domain.scoring import score
     from app.instruments import definition
+    from app.responses import outcome_value
 
     all_tps = sorted({s.touchpoint for v in versions for s in definition(v).sections})
     profiles = []
@@ -118,7 +130,9 @@ def _patterns(versions, rng) -> dict:
                 result = score(instrument, answers)
                 rows = [(item, json.dumps(value, ensure_ascii=False, separators=(",", ":")))
                         for item, value in answers.items()]
-                tps = [(tp, value, tp in result.critical_failed)
+                outcome = outcome_value(instrument, answers) \
+                    if version.kind == "customer_survey" else None
+                tps = [(tp, value, tp in result.critical_failed, outcome)
                        for tp, value in result.touchpoints.items() if value is not None]
                 entries.append((result.overall, rows, tps))
             pool[(version.id, p)] = entries
@@ -159,7 +173,7 @@ R_COLS = ("id", "uuid", "instrument_version_id", "kind", "stage", "channel", "st
           "submitted_at")
 A_COLS = ("response_id", "item_id", "value")
 T_COLS = ("response_id", "touchpoint_id", "store_id", "region_id", "day", "kind", "stage",
-          "score", "critical_failed", "counted")
+          "score", "critical_failed", "counted", "outcome")
 
 
 def _seed(app, info: dict, scale: float, rng: random.Random) -> int:
@@ -193,7 +207,7 @@ def _seed(app, info: dict, scale: float, rng: random.Random) -> int:
                                   stamp))
                 answers.extend((rid, item, value) for item, value in rows)
                 scores.extend((rid, tp, store_id, region_id, d, kind, version.stage, value,
-                               crit, True) for tp, value, crit in tps)
+                               crit, True, outcome) for tp, value, crit, outcome in tps)
             writer.insert("response", R_COLS, responses)
             writer.insert("answer", A_COLS, answers)
             writer.insert("touchpoint_score", T_COLS, scores)
@@ -222,26 +236,84 @@ def _client(app, username: str):
     return client
 
 
-def _time_pages(app, runs: int) -> dict[str, list[float]]:
-    times = {}
-    for scope, user in (("network", "bench_admin"), ("region", "bench_manager")):
-        client = _client(app, user)
-        from app.queries_dashboard import _caches
+def _summarise(app) -> float:
+    """Build the summary rows for the bulk-inserted data (as migration 0005 does for an
+    existing database); seconds taken."""
+    from app import summaries
+    from app.db import new_session
 
-        _caches.clear()  # as after new data arrived
-        start = time.perf_counter()
-        assert client.get("/manager/").status_code == 200
-        print(f"rankings: {scope} short board, first view after new data (aggregates "
-              f"recomputed): {(time.perf_counter() - start) * 1000:.0f} ms")
-        assert client.get("/manager/").status_code == 200
-        samples = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            page = client.get("/manager/")
-            samples.append((time.perf_counter() - start) * 1000)
-            assert page.status_code == 200
-        times[scope] = samples
-    return times
+    started = time.perf_counter()
+    with app.app_context(), new_session() as session:
+        summaries.rebuild(session)
+        session.commit()
+        session.connection().exec_driver_sql("ANALYZE")
+        session.commit()
+    return time.perf_counter() - started
+
+
+class _Writer1:
+    """One new scored response per call, through the app's write path, alternating a
+    submitted customer survey and an approved mystery shop, for today."""
+
+    def __init__(self, app, info: dict, rng: random.Random):
+        from app.demo import generate_answers
+        from app.instruments import definition
+
+        self.app, self.info, self.rng, self.count = app, info, rng, 0
+        self.forms = [(v, generate_answers(definition(v), {}, rng)) for v in info["versions"]
+                      if v.stage == "sales"]
+
+    def __call__(self) -> None:
+        from app.db import new_session
+        from app.models import Store
+        from app.responses import create_scored_response
+
+        version, answers = self.forms[self.count % len(self.forms)]
+        self.count += 1
+        store_id, _region = self.info["stores"][self.rng.randrange(len(self.info["stores"]))]
+        with self.app.app_context(), new_session() as session:
+            create_scored_response(
+                session, version=version, store=session.get(Store, store_id), raw_answers=answers,
+                channel="qr" if version.kind == "customer_survey" else "demo",
+                status="submitted" if version.kind == "customer_survey" else "approved",
+                day=date.today())
+            session.commit()
+
+
+def _timed_get(client, url: str) -> float:
+    start = time.perf_counter()
+    page = client.get(url)
+    elapsed = (time.perf_counter() - start) * 1000
+    assert page.status_code == 200, (url, page.status_code)
+    return elapsed
+
+
+def _fresh(app, client, url: str, write, runs: int) -> list[float]:
+    """Write, then view: every view follows new data."""
+    samples = []
+    for _ in range(runs):
+        write()
+        samples.append(_timed_get(client, url))
+    return samples
+
+
+def _time_pages(app, runs: int, write) -> tuple[dict, dict, dict]:
+    """({scope: fresh samples}, {scope: cached samples}, {view: fresh samples})."""
+    fresh, cached, views = {}, {}, {}
+    clients = {"network": _client(app, "bench_admin"), "region": _client(app, "bench_manager")}
+    app.config["DASHBOARD_CACHE_SECONDS"] = 0
+    for scope, client in clients.items():
+        client.get("/manager/")  # warm the process (templates, translations)
+        fresh[scope] = _fresh(app, client, "/manager/", write, runs)
+    for name, url in (("league", "/manager/league"), ("heatmap", "/manager/heatmap"),
+                      ("trends", "/manager/trends")):
+        clients["network"].get(url)
+        views[name] = _fresh(app, clients["network"], url, write, runs)
+    app.config["DASHBOARD_CACHE_SECONDS"] = 600
+    for scope, client in clients.items():
+        client.get("/manager/")
+        cached[scope] = [_timed_get(client, "/manager/") for _ in range(runs)]
+    return fresh, cached, views
 
 
 def _naive(app, region_id: int | None) -> tuple[dict[str, tuple[float, int]], float]:
@@ -313,11 +385,14 @@ def _reused(app) -> tuple[dict, int]:
     from sqlmodel import func, select
 
     from app.db import new_session
-    from app.models import Region, Response
+    from app.instruments import active_versions
+    from app.models import Region, Response, Store
 
     with app.app_context(), new_session() as session:
         region = session.exec(select(Region).where(Region.code == "r03")).one()
-        return {"region": region.id}, session.exec(select(func.count()).select_from(Response)).one()
+        stores = [(s.id, s.region_id) for s in session.exec(select(Store).order_by(Store.id))]
+        return ({"region": region.id, "stores": stores, "versions": active_versions(session)},
+                session.exec(select(func.count()).select_from(Response)).one())
 
 
 def run(url: str, label: str, scale: float, reuse: bool = False) -> None:
@@ -325,46 +400,76 @@ def run(url: str, label: str, scale: float, reuse: bool = False) -> None:
     app = _app(url)
     started = time.perf_counter()
     if reuse:
+        with app.app_context():
+            from app.migrate import upgrade
+
+            upgrade(app.extensions["engine"])
+        if os.environ.get("BENCH_REBUILD") == "1":
+            print(f"rankings[{label}]: summary rows rebuilt in {_summarise(app):.1f} s")
         info, responses = _reused(app)
         print(f"rankings[{label}]: reusing the seeded database ({responses} responses)")
+        summarising = 0.0
     else:
         info = _setup(app)
         responses = _seed(app, info, scale, rng)
+        summarising = _summarise(app)
     seeding = time.perf_counter() - started
     print(f"rankings[{label}]: seeded {STORES} stores, {REGIONS} regions, {responses} responses "
-          f"({int(SHOPS * scale)} shops, {int(SURVEYS * scale)} surveys) in {seeding:.1f} s")
-    times = _time_pages(app, RUNS)
-    for scope, samples in times.items():
-        print(f"rankings[{label}]: {scope} short board p50={statistics.median(samples):.0f} ms "
-              f"p95={_p95(samples):.0f} ms over {len(samples)} requests")
+          f"({int(SHOPS * scale)} shops, {int(SURVEYS * scale)} surveys) in {seeding:.1f} s, "
+          f"of which building the summary rows {summarising:.1f} s")
+    if os.environ.get("BENCH_SEED_ONLY") == "1":
+        return
+    fresh, cached, views = _time_pages(app, RUNS, _Writer1(app, info, rng))
+    for scope in fresh:
+        print(f"rankings[{label}]: {scope} short board after a write: "
+              f"p50={statistics.median(fresh[scope]):.0f} ms p95={_p95(fresh[scope]):.0f} ms; "
+              f"cached p95={_p95(cached[scope]):.0f} ms over {len(fresh[scope])} requests")
     naive_times, agree = [], True
     for region in (None, info["region"]):
         fast = _fast(app, region)
-        for _ in range(3):
+        for _ in range(int(os.environ.get("BENCH_NAIVE_RUNS", "3"))):
             slow, seconds = _naive(app, region)
             naive_times.append(seconds * 1000)
         agree = agree and _agree(fast, slow)
     print(f"rankings[{label}]: naive ranking from answers agrees with SQL ranking: {agree}")
     if not agree:
         raise SystemExit("naive and SQL rankings disagree")
-    p95 = max(_p95(s) for s in times.values())
+    for name, samples in views.items():
+        print(f"bench view-{name}: fresh_p95_ms={_p95(samples):.0f} db={label}")
+    fresh_p95 = _p95(fresh["network"])
+    p95 = _p95(cached["network"])
     naive = _p95(naive_times)
     name = "rankings" if label == "sqlite" else f"rankings_{label}"
-    print(f"bench {name}: p95_ms={p95:.0f} naive_p95_ms={naive:.0f} speedup={naive / p95:.1f} "
-          f"responses={responses}")
+    print(f"rankings[{label}]: region short board fresh p95={_p95(fresh['region']):.0f} ms")
+    print(f"bench {name}: fresh_p95_ms={fresh_p95:.0f} p95_ms={p95:.0f} naive_p95_ms={naive:.0f} "
+          f"speedup={naive / fresh_p95:.1f} responses={responses + RUNS * 5}")
     app.extensions["engine"].dispose()
+
+
+def _seeded_postgres(url: str) -> bool:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(text("SELECT to_regclass('response') IS NOT NULL")).scalar()
+                        and conn.execute(text("SELECT EXISTS (SELECT 1 FROM response)")).scalar())
+    finally:
+        engine.dispose()
 
 
 def main() -> None:
     scale = float(os.environ.get("BENCH_SCALE", "1.0"))
-    pg = os.environ.get("TEST_DATABASE_URL")
-    if pg:
-        _reset_postgres(pg)
-        run(pg, "postgresql", scale)
+    pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    keep = os.environ.get("BENCH_KEEP") == "1"  # keep the databases and reuse them next time
+    if pg and os.environ.get("BENCH_ONLY") != "sqlite":
+        reuse = keep and _seeded_postgres(pg)
+        if not reuse:
+            _reset_postgres(pg)
+        run(pg, "postgresql", scale, reuse=reuse)
+    if os.environ.get("BENCH_ONLY") == "postgresql":
+        return
     folder = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="bench-rankings-"))
     folder.mkdir(parents=True, exist_ok=True)
     db_file = folder / "rankings.db"
-    keep = os.environ.get("BENCH_KEEP") == "1"  # keep the database and reuse it next time
     reuse = keep and db_file.exists()
     if not reuse:
         for suffix in ("", "-wal", "-shm"):

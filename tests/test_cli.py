@@ -97,9 +97,11 @@ def test_load_adds_versions_once_and_refuses_changed_content(runner, bare_app, t
     (folder / "touchpoints.yaml").write_text((DATA / "touchpoints.yaml").read_text())
     (folder / "case.yaml").write_text(CASE.read_text())
     first = runner.invoke(args=["surveys", "load", str(folder)])
-    assert first.exit_code == 0 and "scoring-case v1: added" in first.output
+    assert first.exit_code == 0 and "scoring-case v1: added (draft" in first.output
     again = runner.invoke(args=["surveys", "load", str(folder)])
     assert again.exit_code == 0 and "scoring-case v1: unchanged" in again.output
+    published = runner.invoke(args=["surveys", "load", "--publish", str(folder)])
+    assert "scoring-case v1: published" in published.output
 
     (folder / "case.yaml").write_text(CASE.read_text().replace("weight: 10", "weight: 9"))
     changed = runner.invoke(args=["surveys", "load", str(folder)])
@@ -109,7 +111,14 @@ def test_load_adds_versions_once_and_refuses_changed_content(runner, bare_app, t
                                       .replace("version: 1", "version: 2"))
     bumped = runner.invoke(args=["surveys", "load", str(folder)])
     assert bumped.exit_code == 0 and "scoring-case v2: added" in bumped.output
+
+    def active():
+        with bare_app.app_context(), new_session() as session:
+            return [(v.version, v.active) for v in session.exec(
+                select(InstrumentVersion).order_by(InstrumentVersion.version))]
+
+    assert active() == [(1, True), (2, False)]  # loading alone does not activate
+    runner.invoke(args=["surveys", "load", "--publish", str(folder)])
+    assert active() == [(1, False), (2, True)]
     with bare_app.app_context(), new_session() as session:
-        versions = session.exec(select(InstrumentVersion).order_by(InstrumentVersion.version)).all()
-        assert [(v.version, v.active) for v in versions] == [(1, False), (2, True)]
         assert session.get(Touchpoint, "greeting").target == 90

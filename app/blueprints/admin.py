@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, render_template
 from sqlmodel import select
 
 from .. import db, queries
 from ..auth import roles_required
+from ..instruments import activate_due
 from ..models import InstrumentVersion, User
+from ..publishing.views import overdue_reviews
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -16,6 +20,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @roles_required("admin")
 def index():
     session = db.session()
+    if activate_due(session):  # a version whose effective day has come takes over
+        session.commit()
     versions = session.exec(
         select(InstrumentVersion).order_by(InstrumentVersion.instrument_id,
                                            InstrumentVersion.version.desc())
@@ -24,4 +30,5 @@ def index():
     return render_template(
         "admin/index.html", versions=versions, users=users,
         counts=queries.counts_overview(session),
+        overdue=overdue_reviews(session, date.today()),
     )

@@ -9,7 +9,6 @@ from datetime import date
 from flask import Blueprint, abort, current_app, g, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import select
 
 from .. import cases, charts, dashboard, db, exports
 from .. import queries_dashboard as q
@@ -19,7 +18,7 @@ from ..errors import abort_with
 from ..instruments import definition
 from ..models import InstrumentVersion, Response, Store
 from ..responses import counts, stored_answers, stored_scores
-from ..scope import visible_store_ids
+from ..scope import region_ids_below, scope_region_ids, stores_below, visible_store_ids
 from ..shopping import stored_evidence
 
 bp = Blueprint("manager", __name__, url_prefix="/manager")
@@ -96,8 +95,7 @@ def _render(name: str, f: dashboard.Filters, **context):
         f=f, fragment=name, title=TITLES[name](), small_n=current_app.config["SMALL_SAMPLE"],
         endpoint=request.endpoint, view_args=request.view_args or {},
         period_options=recent_periods(date.today()),
-        regions=[r for r in q.regions(session)
-                 if visible is None or r.id == current_user.region_id],
+        regions=_region_choices(session, visible),
         scope_stores=sorted(stores.values(), key=lambda sr: sr[0].code),
     )
     partial = request.headers.get("HX-Request") and request.headers.get("HX-Target") == "dash"
@@ -115,7 +113,16 @@ def _store_choices(f: dashboard.Filters, visible: set[int] | None) -> set[int] |
     region_id = f.region.id if f.region else (f.store.region_id if f.store else None)
     if region_id is None:
         return set()  # the network's 2,000 stores are picked through a region first
-    return set(db.session().exec(select(Store.id).where(Store.region_id == region_id)))
+    return stores_below(db.session(), [region_id])
+
+
+def _region_choices(session, visible: set[int] | None) -> list:
+    """Every region for admins; for a manager, the regions of their scope and those below."""
+    regions = q.regions(session)
+    if visible is None:
+        return regions
+    allowed = region_ids_below(session, scope_region_ids(session, current_user))
+    return [r for r in regions if r.id in allowed]
 
 
 MANAGERS = ("manager", "admin")

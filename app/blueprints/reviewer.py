@@ -20,11 +20,12 @@ from wtforms.validators import Length
 
 from .. import db, queries, review, shopping
 from ..auth import roles_required
+from ..domain.geo import distance_m
 from ..errors import abort_with
 from ..instruments import definition
 from ..models import InstrumentVersion, Photo, Response, Store, User
 from ..photos import read_photo
-from ..responses import stored_answers, stored_scores
+from ..responses import history, stored_answers, stored_scores
 from ..storage import storage
 
 bp = Blueprint("reviewer", __name__, url_prefix="/review")
@@ -63,7 +64,24 @@ def _page(response, form):
         answers=stored_answers(session, response.id), scores=stored_scores(session, response.id),
         evidence=shopping.stored_evidence(session, response.id),
         labels=queries.touchpoint_labels(session), form=form,
+        history=history(session, response.id),
+        positions=_positions(response, session.get(Store, response.store_id)),
+        flag_m=current_app.config["VISIT_DISTANCE_FLAG_M"],
     )
+
+
+def _positions(response: Response, store: Store) -> list[tuple[str, float | None, float | None]]:
+    """(moment, distance to the store in metres or None, accuracy) for each recorded fix."""
+    out = []
+    for moment, lat, lon, accuracy in (
+            ("start", response.start_lat, response.start_lon, response.start_accuracy),
+            ("submit", response.submit_lat, response.submit_lon, response.submit_accuracy)):
+        if lat is None or lon is None:
+            continue
+        far = None if store.latitude is None or store.longitude is None else distance_m(
+            lat, lon, store.latitude, store.longitude)
+        out.append((moment, far, accuracy))
+    return out
 
 
 @bp.route("/r/<int:response_id>/decide", methods=["POST"])

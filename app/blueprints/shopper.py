@@ -24,10 +24,11 @@ from flask_login import current_user
 from .. import db, queries, shopping
 from ..assets import cache_name
 from ..auth import roles_required
+from ..domain.geo import parse_position
 from ..forms.checklist import build_form, check, field_name, raw_answers
 from ..models import Assignment, Store
 from ..photos import PhotoError, store_photo
-from ..responses import stored_answers, stored_scores
+from ..responses import history, stored_answers, stored_scores
 from ..storage import storage
 
 bp = Blueprint("shopper", __name__, url_prefix="/shopper")
@@ -50,7 +51,8 @@ def assignment_state(assignment, response, today: date) -> str:
 def get_assignment_or_404(assignment_id: int) -> Assignment:
     """The current shopper's own assignment; another shopper's is a 404 (no existence leak)."""
     assignment = db.session().get(Assignment, assignment_id)
-    if assignment is None or assignment.shopper_id != current_user.id:
+    if (assignment is None or assignment.shopper_id != current_user.id
+            or assignment.cancelled_at is not None):
         abort(404)
     return assignment
 
@@ -89,12 +91,13 @@ def _checklist_page(assignment, response, formdata=None, errors=None):
         form.uuid.data = response.uuid if response else str(uuid_module.uuid4())
         if response is not None:
             form.visit_start.data, form.visit_end.data = response.visit_start, response.visit_end
+            form.visit_date.data = response.day.isoformat()
     return render_template(
         "shopper/checklist.html", form=form, instrument=instrument, assignment=assignment,
         store=session.get(Store, assignment.store_id), version=version, response=response,
         evidence=evidence, field_name=field_name, errors=errors or {},
         conditions={i.id: i.condition for i in instrument.items() if i.condition is not None},
-        labels=queries.touchpoint_labels(session),
+        labels=queries.touchpoint_labels(session), today=date.today(),
     )
 
 
@@ -121,11 +124,41 @@ def _answers_or_error(instrument, final: bool):
 
 
 def _posted(assignment_id: int, final: bool):
-    """The shopper's own assignment, its instrument and the posted answers checked against it."""
+    """The shopper's own assignment, its instrument and the posted answers checked against it
+    (the visit's date and times too: on the day of the visit, inside the window, leaving after
+    arriving)."""
     session = db.session()
     assignment = get_assignment_or_404(assignment_id)
     _version, instrument = shopping.instrument_of(session, assignment)
-    return session, assignment, instrument, _answers_or_error(instrument, final=final)
+    raw, evidence, errors = _answers_or_error(instrument, final=final)
+    problem = shopping.visit_problem(assignment, _visit_date(), _time("visit_start"),
+                                     _time("visit_end"), date.today())
+    if problem:
+        errors = {**errors, problem: VISIT_PROBLEMS[problem]()}
+    return session, assignment, instrument, (raw, evidence, errors)
+
+
+VISIT_PROBLEMS = {
+    "visit_date": lambda: _("The visit date must lie inside the visit window and not after today."),
+    "visit_end": lambda: _("The visit must end after it started."),
+}
+
+
+def _position(prefix: str):
+    """The phone's position if it sent one; never an error (location is optional)."""
+    form = request.form
+    return parse_position(form.get(f"{prefix}_lat"), form.get(f"{prefix}_lon"),
+                          form.get(f"{prefix}_acc"))
+
+
+def _visit_date() -> date | None:
+    value = request.form.get("visit_date", "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(400)
 
 
 @bp.route("/a/<int:assignment_id>/save", methods=["POST"])
@@ -138,7 +171,8 @@ def save(assignment_id: int):
     try:
         shopping.save_draft(session, assignment=assignment, uuid=_uuid(), raw=raw,
                             evidence=evidence, visit_start=_time("visit_start"),
-                            visit_end=_time("visit_end"))
+                            visit_end=_time("visit_end"), visit_date=_visit_date(),
+                            start=_position("geo_start"))
     except shopping.Conflict as conflict:
         return render_template("shopper/_save_state.html", conflict=CONFLICTS[conflict.code]()), 409
     return render_template("shopper/_save_state.html", saved=True)
@@ -159,7 +193,9 @@ def submit(assignment_id: int):
     try:
         outcome = shopping.submit(session, assignment=assignment, uuid=_uuid(), raw=raw,
                                   evidence=evidence, visit_start=_time("visit_start"),
-                                  visit_end=_time("visit_end"))
+                                  visit_end=_time("visit_end"), visit_date=_visit_date(),
+                                  start=_position("geo_start"),
+                                  at_submit=_position("geo_submit"))
     except shopping.Conflict as conflict:
         if wants_json:
             return jsonify(message=CONFLICTS[conflict.code]()), 409
@@ -203,6 +239,7 @@ def report(assignment_id: int):
         instrument=instrument, store=session.get(Store, assignment.store_id),
         answers=stored_answers(session, response.id), scores=stored_scores(session, response.id),
         labels=queries.touchpoint_labels(session),
+        history=history(session, response.id),
     )
 
 
@@ -234,7 +271,8 @@ def upload_photo():
 # What the service worker keeps from its first start: every script and stylesheet the shopper's
 # pages load, so a checklist cached by the list opens offline with all it needs.
 PRECACHE_STATIC = ("css/app.css", "vendor/htmx.min.js", "js/store.js", "js/show_if.js",
-                   "js/checklist.js", "js/register-sw.js", "js/shopper-list.js", "js/logout.js")
+                   "js/checklist.js", "js/register-sw.js", "js/shopper-list.js", "js/logout.js",
+                   "js/visit-geo.js")
 
 
 @bp.route("/sw.js")

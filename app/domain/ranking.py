@@ -309,3 +309,36 @@ def recent_periods(today: date, months: int = 12, quarters: int = 4) -> list[str
         keys.append(period.key)
         day = period.start - timedelta(days=1)
     return keys
+
+
+@dataclass(frozen=True)
+class MonthSplit:
+    """A date range as whole months plus the days at its ends that do not fill a month:
+    summaries are kept per month, the ends are added from finer rows so a range is exact."""
+
+    months: tuple[date, date] | None  # first days of the first and last whole month
+    edges: tuple[tuple[date, date], ...]  # day ranges, each inside one month
+
+    def month_list(self) -> list[date]:
+        if self.months is None:
+            return []
+        return [date(y, m, 1) for y, m in months_between(*self.months)]
+
+
+def month_split(start: date, end: date) -> MonthSplit:
+    """Split start..end (inclusive) into whole months and partial-month edges."""
+    if end < start:
+        return MonthSplit(None, ())
+    first_whole = start if start.day == 1 else _month_end(start.year, start.month) + timedelta(1)
+    last_whole_end = end if end == _month_end(end.year, end.month) else end.replace(day=1) - timedelta(1)
+    if first_whole > last_whole_end:  # no whole month inside: one or two partial months
+        if (start.year, start.month) == (end.year, end.month):
+            return MonthSplit(None, ((start, end),))
+        return MonthSplit(None, ((start, _month_end(start.year, start.month)),
+                                 (end.replace(day=1), end)))
+    edges = []
+    if first_whole > start:
+        edges.append((start, first_whole - timedelta(1)))
+    if last_whole_end < end:
+        edges.append((last_whole_end + timedelta(1), end))
+    return MonthSplit((first_whole, last_whole_end.replace(day=1)), tuple(edges))

@@ -61,6 +61,7 @@ def build_form(instrument: Instrument, locale: str, formdata: MultiDict | None =
                data: dict[str, Any] | None = None) -> FlaskForm:
     class ChecklistForm(FlaskForm):
         uuid = HiddenField()
+        visit_date = StringField(_("Visit date"), render_kw={"type": "date"})
         visit_start = StringField(_("Visit started"), render_kw={"type": "time"})
         visit_end = StringField(_("Visit ended"), render_kw={"type": "time"})
 

@@ -1,0 +1,160 @@
+"""Admin pages for instrument versions: upload (draft), preview and diff, publish."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlmodel import select
+from wtforms import DateField
+from wtforms.validators import Optional
+
+from .. import db, queries
+from ..auth import roles_required
+from ..domain.definitions import DefinitionError, load_taxonomy, parse_instrument
+from ..domain.instrument_diff import diff
+from ..forms.checklist import build_form, field_name
+from ..instruments import (
+    NotPublishable,
+    VersionConflict,
+    definition,
+    load_instrument,
+    next_review,
+    publish_version,
+)
+from ..models import InstrumentVersion, User
+
+bp = Blueprint("publishing", __name__, url_prefix="/admin/instruments")
+
+MAX_YAML_BYTES = 512 * 1024
+
+
+class UploadForm(FlaskForm):
+    file = FileField(validators=[FileRequired()])
+
+
+class PublishForm(FlaskForm):
+    effective_on = DateField(_l("Effective from"), validators=[Optional()])
+
+
+def review_interval() -> int:
+    return int(current_app.config.get("REVIEW_INTERVAL_DAYS", 365))
+
+
+def overdue_reviews(session, today: date) -> list[tuple[InstrumentVersion, date]]:
+    """Active versions whose review date has passed, for the admin home."""
+    rows = session.exec(select(InstrumentVersion).where(InstrumentVersion.active)).all()
+    due = [(row, next_review(row, review_interval())) for row in rows]
+    return [(row, day) for row, day in due if day is not None and day < today]
+
+
+@bp.route("/")
+@roles_required("admin")
+def index(form=None, problems=None, status=200):
+    session = db.session()
+    versions = session.exec(select(InstrumentVersion).order_by(
+        InstrumentVersion.instrument_id, InstrumentVersion.version.desc())).all()
+    today = date.today()
+    reviews = {v.id: next_review(v, review_interval()) for v in versions}
+    return render_template("publishing/index.html", versions=versions, reviews=reviews,
+                           today=today, form=form or UploadForm(), problems=problems or []
+                           ), status
+
+
+@bp.route("/upload", methods=["POST"])
+@roles_required("admin")
+def upload():
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return index(form, [_("Choose a YAML file.")], 400)
+    upload = form.file.data
+    name = Path(upload.filename or "instrument.yaml").name
+    data = upload.read(MAX_YAML_BYTES + 1)
+    if len(data) > MAX_YAML_BYTES:
+        return index(form, [_("The file is larger than 512 KB.")], 413)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return index(form, [f"{name}:1: " + _("the file is not UTF-8 text")], 400)
+    taxonomy = load_taxonomy(Path(current_app.config["SURVEYS_DIR"]) / "touchpoints.yaml")
+    try:
+        instrument = parse_instrument(text, name, taxonomy.ids())
+    except DefinitionError as error:
+        return index(form, [str(p) for p in error.problems], 400)
+    session = db.session()
+    try:
+        load_instrument(session, instrument, publish=False)
+    except VersionConflict as error:
+        session.rollback()
+        return index(form, [f"{name}:1: {error}"], 409)
+    session.commit()
+    row = session.exec(select(InstrumentVersion).where(
+        InstrumentVersion.instrument_id == instrument.id,
+        InstrumentVersion.version == instrument.version)).one()
+    return redirect(url_for("publishing.show", version_id=row.id))
+
+
+def _version_or_404(version_id: int) -> InstrumentVersion:
+    row = db.session().get(InstrumentVersion, version_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+@bp.route("/<int:version_id>")
+@roles_required("admin")
+def show(version_id: int):
+    session = db.session()
+    row = _version_or_404(version_id)
+    instrument = definition(row)
+    active = session.exec(select(InstrumentVersion).where(
+        InstrumentVersion.instrument_id == row.instrument_id, InstrumentVersion.active)).first()
+    changes = diff(definition(active) if active and active.id != row.id else None, instrument) \
+        if not (active and active.id == row.id) else []
+    approver = session.get(User, row.approved_by) if row.approved_by else None
+    form = PublishForm()
+    if form.effective_on.data is None:
+        form.effective_on.data = date.today()
+    return render_template(
+        "publishing/show.html", row=row, instrument=instrument, active=active,
+        changes=changes, approver=approver, publish=form,
+        next_review=next_review(row, review_interval()),
+        form=build_form(instrument, str(get_locale())), field_name=field_name, errors={},
+        evidence={}, labels=queries.touchpoint_labels(session))
+
+
+@bp.route("/<int:version_id>/publish", methods=["POST"])
+@roles_required("admin")
+def publish(version_id: int):
+    session = db.session()
+    row = _version_or_404(version_id)
+    form = PublishForm()
+    if not form.validate_on_submit():
+        abort(400)
+    effective = form.effective_on.data or date.today()
+    if effective < date.today():
+        flash(_("The effective date cannot lie in the past."), "error")
+        return redirect(url_for("publishing.show", version_id=row.id))
+    try:
+        publish_version(session, row, approved_by=current_user.id, effective_on=effective)
+    except NotPublishable:
+        abort(409)
+    session.commit()
+    flash(_("Published: %(id)s v%(version)d, effective %(day)s.", id=row.instrument_id,
+            version=row.version, day=effective.isoformat()))
+    return redirect(url_for("publishing.show", version_id=row.id))

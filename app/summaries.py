@@ -1,0 +1,463 @@
+"""Summary rows of counted touchpoint scores, kept at write time, and the dashboard's reads.
+
+Three tables hold the same measures (`models.SummaryMeasures`) at three grains:
+`summary_store_month` (per store), `summary_region_month` and `summary_region_day` (totals).
+Every write that moves a response into or out of the counted set calls `apply` (through
+`responses.py`: creation, re-scoring, status changes; call `retract` before deleting a
+response) in the same transaction, so a view right after a commit is exact with no cache.
+Increments are single `INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n` statements
+(SQLite and PostgreSQL): concurrent writers never lose one, and rows are upserted in key order
+so two transactions cannot deadlock on them.
+
+Reads split a date range into whole months and partial-month edges (`month_split`): whole
+months come from the month tables, edges from the day table (totals) or from the
+per-response `touchpoint_score` rows (per store), so ranges that do not align are exact.
+
+`recompute`, `verify` and `rebuild` serve `flask --app app aggregates verify|rebuild`.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Date, case, cast, delete, func, literal, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from .domain.ranking import Moments, Stats, month_split
+from .models import (
+    RegionDaySummary,
+    RegionMonthSummary,
+    StoreMonthSummary,
+    SummaryMeasures,
+    TouchpointScore,
+)
+
+MEASURES = tuple(SummaryMeasures.model_fields)  # n, total, squares, critical, pairs, pair_*
+S = TouchpointScore
+SM, RM, RD = (t.__table__ for t in (StoreMonthSummary, RegionMonthSummary, RegionDaySummary))
+TABLES = {"summary_store_month": SM, "summary_region_month": RM, "summary_region_day": RD}
+KEYS = {
+    "summary_store_month": ("kind", "stage", "month", "store_id", "region_id", "touchpoint_id"),
+    "summary_region_month": ("kind", "stage", "month", "region_id", "touchpoint_id"),
+    "summary_region_day": ("kind", "stage", "day", "region_id", "touchpoint_id"),
+}
+
+
+# ---- write time -------------------------------------------------------------------------
+
+
+def _measures(score: float, critical: bool, outcome: float | None) -> tuple:
+    paired = outcome is not None
+    y = outcome if paired else 0.0
+    return (1, score, score * score, int(critical), int(paired), score if paired else 0.0, y,
+            score * y, score * score if paired else 0.0, y * y)
+
+
+def apply(session: Session, response_id: int, sign: int) -> None:
+    """Add (+1) or take away (-1) the response's counted touchpoint scores, as stored now."""
+    session.flush()
+    rows = session.connection().execute(
+        select(S.touchpoint_id, S.store_id, S.region_id, S.day, S.kind, S.stage, S.score,
+               S.critical_failed, S.outcome)
+        .where(S.response_id == response_id, S.counted)
+    ).all()
+    if not rows:
+        return
+    cells: dict[str, dict[tuple, list]] = {name: {} for name in TABLES}
+    for tp, store_id, region_id, day, kind, stage, score, critical, outcome in rows:
+        month = day.replace(day=1)
+        values = [sign * v for v in _measures(score, critical, outcome)]
+        for name, key in (
+            ("summary_store_month", (kind, stage, month, store_id, region_id, tp)),
+            ("summary_region_month", (kind, stage, month, region_id, tp)),
+            ("summary_region_day", (kind, stage, day, region_id, tp)),
+        ):
+            cell = cells[name].setdefault(key, [0] * len(MEASURES))
+            for i, v in enumerate(values):
+                cell[i] += v
+    for name, found in cells.items():
+        _upsert(session, name, found)
+
+
+def add(session: Session, response_id: int) -> None:
+    apply(session, response_id, +1)
+
+
+def retract(session: Session, response_id: int) -> None:
+    """Call before the response's counted scores change or disappear (the caller flushes)."""
+    apply(session, response_id, -1)
+
+
+_UPSERTS: dict[tuple[str, str], object] = {}
+
+
+def _upsert_statement(dialect: str, name: str):
+    """INSERT ... ON CONFLICT DO UPDATE SET m = m + excluded.m, built once (executemany of
+    one compiled statement: cheap on the write path)."""
+    if (dialect, name) not in _UPSERTS:
+        table = TABLES[name]
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(table)
+        _UPSERTS[(dialect, name)] = statement.on_conflict_do_update(
+            index_elements=list(KEYS[name]),
+            set_={m: table.c[m] + statement.excluded[m] for m in MEASURES},
+        )
+    return _UPSERTS[(dialect, name)]
+
+
+def _upsert(session: Session, name: str, cells: dict[tuple, list]) -> None:
+    keys = KEYS[name]
+    rows = [dict(zip(keys, key, strict=True)) | dict(zip(MEASURES, cells[key], strict=True))
+            for key in sorted(cells)]  # one lock order for every writer: no deadlocks
+    statement = _upsert_statement(session.get_bind().dialect.name, name)
+    session.connection().execute(statement, rows)
+
+
+# ---- recomputation: verify and rebuild --------------------------------------------------
+
+
+def _month_of(dialect: str, column):
+    if dialect == "postgresql":
+        return cast(func.date_trunc("month", column), Date)
+    return func.date(column, "start of month", type_=Date)
+
+
+def _row_measures() -> list:
+    """One per-response score row's measures as SQL expressions (as `_measures`)."""
+    paired = S.outcome.is_not(None)
+    y = func.coalesce(S.outcome, 0.0)
+    return [
+        literal(1), S.score, S.score * S.score, case((S.critical_failed, 1), else_=0),
+        case((paired, 1), else_=0), case((paired, S.score), else_=0.0), y, S.score * y,
+        case((paired, S.score * S.score), else_=0.0), y * y,
+    ]
+
+
+def recompute_query(name: str, dialect: str):
+    """SELECT keys..., measures... from the per-response scores for one summary table."""
+    month = _month_of(dialect, S.day)
+    columns = {
+        "kind": S.kind, "stage": S.stage, "month": month, "day": S.day, "store_id": S.store_id,
+        "region_id": S.region_id, "touchpoint_id": S.touchpoint_id,
+    }
+    keys = [columns[k].label(k) for k in KEYS[name]]
+    sums = [func.sum(expr).label(m) for expr, m in zip(_row_measures(), MEASURES, strict=True)]
+    return select(*keys, *sums).where(S.counted).group_by(*keys)
+
+
+def rebuild(session: Session) -> None:
+    """Replace every summary row with a recomputation (the caller commits). On PostgreSQL the
+    scores table is locked against writers meanwhile, so nothing written concurrently is
+    missed; SQLite has one writer at a time anyway."""
+    dialect = session.get_bind().dialect.name
+    connection = session.connection()
+    if dialect == "postgresql":
+        connection.exec_driver_sql("LOCK TABLE touchpoint_score IN SHARE MODE")
+    for name, table in TABLES.items():
+        connection.execute(delete(table))
+        query = recompute_query(name, dialect)
+        connection.execute(table.insert().from_select([*KEYS[name], *MEASURES], query))
+
+
+@dataclass(frozen=True)
+class Difference:
+    table: str
+    key: tuple
+    stored: tuple | None
+    expected: tuple | None
+
+    def __str__(self) -> str:
+        def show(values):
+            if values is None:
+                return "missing"
+            return " ".join(f"{m}={v:.6g}" for m, v in zip(MEASURES, values, strict=True))
+
+        key = " ".join(f"{k}={v}" for k, v in zip(KEYS[self.table], self.key, strict=True))
+        return f"{self.table} {key}: stored {show(self.stored)}; expected {show(self.expected)}"
+
+
+def _close(a: Iterable[float], b: Iterable[float]) -> bool:
+    return all(abs(x - y) <= 1e-6 + 1e-9 * max(abs(x), abs(y)) for x, y in zip(a, b, strict=True))
+
+
+def _normal(key: tuple) -> tuple:
+    return tuple(date.fromisoformat(k) if isinstance(k, str) and len(k) == 10 and k[4] == "-"
+                 else k for k in key)
+
+
+def verify(session: Session) -> list[Difference]:
+    """Every summary row that differs from a recomputation from the per-response scores
+    (rows whose count fell back to zero count as absent)."""
+    dialect = session.get_bind().dialect.name
+    connection = session.connection()
+    found = []
+    for name, table in TABLES.items():
+        width = len(KEYS[name])
+        expected = {_normal(tuple(row[:width])): tuple(float(v or 0) for v in row[width:])
+                    for row in connection.execute(recompute_query(name, dialect))}
+        stored = {}
+        for row in connection.execute(select(*(table.c[k] for k in KEYS[name]),
+                                             *(table.c[m] for m in MEASURES))):
+            values = tuple(float(v) for v in row[width:])
+            if values[0] != 0 or not _close(values, (0.0,) * len(values)):
+                stored[_normal(tuple(row[:width]))] = values
+        for key in sorted(expected.keys() | stored.keys(), key=repr):
+            a, b = stored.get(key), expected.get(key)
+            if a is None or b is None or not _close(a, b):
+                found.append(Difference(name, key, a, b))
+    return found
+
+
+# ---- reads for the dashboard ------------------------------------------------------------
+
+
+def _month_days(month: date) -> int:
+    return calendar.monthrange(month.year, month.month)[1]
+
+
+def _per_store_plan(start: date, end: date):
+    """(whole months, [(sign, first day, last day)]) for per-store reads: an edge covering
+    most of its month is read as the whole month minus the days outside the range (usually
+    the future days of this month: none), so few per-response rows are read."""
+    split = month_split(start, end)
+    months, parts = split.month_list(), []
+    for first, last in split.edges:
+        month = first.replace(day=1)
+        month_end = month + timedelta(days=_month_days(month) - 1)
+        inside = (last - first).days + 1
+        if _month_days(month) - inside < inside:
+            months.append(month)
+            if first > month:
+                parts.append((-1, month, first - timedelta(days=1)))
+            if last < month_end:
+                parts.append((-1, last + timedelta(days=1), month_end))
+        else:
+            parts.append((1, first, last))
+    return sorted(months), parts
+
+
+def _where_scope(query, scope, store_col, region_col):
+    if scope is None:
+        return query
+    if scope.store_ids is not None:
+        return query.where(store_col.in_(scope.store_ids or {-1}))
+    if scope.region_id is not None:
+        return query.where(region_col == scope.region_id)
+    return query
+
+
+def _by_stores(scope) -> bool:
+    return scope is not None and scope.store_ids is not None
+
+
+def _sources(*, kind: str, stage: str, start: date, end: date, scope, per_store: bool,
+             by_month: bool, width: int) -> list:
+    """SELECTs of (touchpoint, [store, region], [month], measures...) whose sum is exact;
+    `width`: how many of MEASURES (4: the Stats; 10: also the outcome moments)."""
+    out, measures = [], MEASURES[:width]
+    fine = per_store or _by_stores(scope)  # needs store rows: per-response edges
+    months, parts = (_per_store_plan(start, end) if fine else
+                     (month_split(start, end).month_list(),
+                      [(1, a, b) for a, b in month_split(start, end).edges]))
+    month_table = SM if fine else RM
+    if months:
+        t = month_table
+        cols = [t.c.touchpoint_id]
+        if per_store:
+            cols += [t.c.store_id, t.c.region_id]
+        if by_month:
+            cols.append(t.c.month)
+        query = select(*cols, *(t.c[m] for m in measures)).where(
+            t.c.kind == kind, t.c.stage == stage, t.c.month.in_(months))
+        store_col = t.c.store_id if fine else None
+        out.append(_where_scope(query, scope, store_col, t.c.region_id))
+    for sign, first, last in parts:
+        month = literal(first.replace(day=1), Date).label("month")
+        if fine:
+            cols = [S.touchpoint_id]
+            if per_store:
+                cols += [S.store_id, S.region_id]
+            if by_month:
+                cols.append(month)
+            values = [v * sign if sign < 0 else v for v in _row_measures()[:width]]
+            query = select(*cols, *values).where(
+                S.counted, S.kind == kind, S.stage == stage, S.day >= first, S.day <= last)
+            out.append(_where_scope(query, scope, S.store_id, S.region_id))
+        else:
+            t = RD
+            cols = [t.c.touchpoint_id] + ([month] if by_month else [])
+            query = select(*cols, *(t.c[m] for m in measures)).where(
+                t.c.kind == kind, t.c.stage == stage, t.c.day >= first, t.c.day <= last)
+            out.append(_where_scope(query, scope, None, t.c.region_id))
+    return out
+
+
+def _grouped(*, per_store: bool, by_month: bool, width: int = 4, touchpoint: str | None = None,
+             **window):
+    """The summed SELECT over `_sources` (None when the range is empty)."""
+    sources = _sources(per_store=per_store, by_month=by_month, width=width, **window)
+    if touchpoint is not None:
+        sources = [q.where(q.selected_columns[0] == touchpoint) for q in sources]
+    if not sources:
+        return None
+    union = union_all(*sources).subquery()
+    keys = [union.c[0]] + ([union.c[1], union.c[2]] if per_store else [])
+    if by_month:
+        keys.append(union.c[len(keys)])
+    first = len(keys)
+    sums = [func.sum(union.c[first + i]) for i in range(width)]
+    return select(*keys, *sums).group_by(*keys).having(func.sum(union.c[first]) > 0)
+
+
+def _summed(session: Session, **options) -> list:
+    query = _grouped(**options)
+    return [] if query is None else session.connection().execute(query).all()
+
+
+@dataclass(frozen=True)
+class StoreRanking:
+    """Per touchpoint, from every store's shrunken mean: the two values the best-quartile
+    interpolates between, and the weakest stores of the scope (store id, Stats, shrunk)."""
+
+    stores: int  # stores with data on this touchpoint, network-wide
+    quartile_low: float
+    quartile_high: float
+    weakest: list
+
+
+def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: date, scope,
+                  priors: dict[str, float], k: float, count: int):
+    """({touchpoint: StoreRanking}, stores in scope with data): the short board's per-store
+    figures ranked in SQL (window functions), so only a few rows per touchpoint leave the
+    database. `priors`: the network mean of each touchpoint (shrinkage target)."""
+    query = _grouped(per_store=True, by_month=False, kind=kind, stage=stage, start=start,
+                     end=end, scope=None)
+    if query is None or not priors:
+        return {}, 0
+    per_store = query.cte("per_store")
+    tp, store_id, region_id = per_store.c[0], per_store.c[1], per_store.c[2]
+    n, total, squares, critical = (per_store.c[i] for i in range(3, 7))
+    prior = case({t: float(v) for t, v in priors.items()}, value=tp, else_=0.0)
+    shrunk = ((total + k * prior) / (n + k)).label("shrunk")
+    if scope is None or (scope.store_ids is None and scope.region_id is None):
+        in_scope = literal(True)
+    elif scope.store_ids is not None:
+        in_scope = store_id.in_(scope.store_ids or {-1})
+    else:
+        in_scope = region_id == scope.region_id
+    in_scope_int = case((in_scope, 1), else_=0)
+    stores_in_scope = select(func.count(func.distinct(store_id))).where(in_scope)
+    ranked = select(
+        tp.label("tp"), store_id.label("store_id"), n.label("n"), total.label("total"),
+        squares.label("squares"), critical.label("critical"), shrunk,
+        func.row_number().over(partition_by=tp, order_by=shrunk).label("pos"),
+        func.count().over(partition_by=tp).label("cnt"),
+        in_scope_int.label("in_scope"),
+        func.row_number().over(partition_by=(tp, in_scope_int),
+                               order_by=(shrunk, n.desc(), store_id)).label("scope_pos"),
+        stores_in_scope.scalar_subquery().label("scope_stores"),
+    ).subquery()
+    r = ranked.c
+    low = (3 * (r.cnt - 1)) // 4  # floor(0.75 (cnt - 1)), integer division in both databases
+    rows = session.connection().execute(select(
+        r.tp, r.store_id, r.n, r.total, r.squares, r.critical, r.shrunk, r.pos, r.cnt,
+        r.in_scope, r.scope_pos, r.scope_stores,
+    ).where((r.pos == low + 1) | (r.pos == low + 2) | ((r.in_scope == 1) & (r.scope_pos <= count)))
+    ).all()
+    found: dict[str, dict] = defaultdict(lambda: {"cnt": 0, "q": {}, "weakest": []})
+    scope_stores = 0
+    for tp_id, sid, n_, tot, sq, crit, value, pos, cnt, inside, scope_pos, stores in rows:
+        entry = found[tp_id]
+        entry["cnt"] = int(cnt)
+        entry["q"][int(pos) - 1] = float(value)
+        if inside and scope_pos <= count:
+            entry["weakest"].append((int(scope_pos), sid, Stats(int(n_), float(tot), float(sq),
+                                                                 int(crit)), float(value)))
+        scope_stores = int(stores or 0)
+    out = {}
+    for tp_id, entry in found.items():
+        low_pos = 3 * (entry["cnt"] - 1) // 4
+        low_value = entry["q"].get(low_pos)
+        out[tp_id] = StoreRanking(entry["cnt"], low_value,
+                                  entry["q"].get(low_pos + 1, low_value),
+                                  [w[1:] for w in sorted(entry["weakest"])])
+    return out, scope_stores
+
+
+def _stats(values) -> Stats:
+    n, total, squares, critical = values[:4]
+    return Stats(int(n), float(total), float(squares), int(critical))
+
+
+def _moments(values) -> Moments:
+    pairs, *sums = values[4:]
+    return Moments(int(pairs), *(float(v) for v in sums))
+
+
+def store_order(session: Session, *, kind: str, stage: str, start: date, end: date, scope,
+                priors: dict[str, float], k: float, limit: int) -> tuple[list[int], int]:
+    """(the `limit` stores of the scope weakest over all touchpoints - the mean of their
+    shrunken touchpoint means - weakest first; how many stores the scope has with data)."""
+    query = _grouped(per_store=True, by_month=False, kind=kind, stage=stage, start=start,
+                     end=end, scope=scope)
+    if query is None or not priors:
+        return [], 0
+    per_store = query.subquery()
+    tp, store_id = per_store.c[0], per_store.c[1]
+    n, total = per_store.c[3], per_store.c[4]
+    prior = case({t: float(v) for t, v in priors.items()}, value=tp, else_=0.0)
+    overall = func.avg((total + k * prior) / (n + k))
+    stores = select(store_id.label("store_id"), overall.label("overall")).group_by(store_id) \
+        .subquery()
+    rows = session.connection().execute(
+        select(stores.c.store_id, func.count().over())
+        .order_by(stores.c.overall, stores.c.store_id).limit(limit)).all()
+    return [sid for sid, _ in rows], int(rows[0][1]) if rows else 0
+
+
+def store_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
+                scope=None, touchpoint: str | None = None
+                ) -> tuple[dict[str, dict[int, Stats]], dict[int, int]]:
+    """({touchpoint: {store id: Stats}}, {store id: region id}) over counted scores (of one
+    touchpoint when given)."""
+    out: dict[str, dict[int, Stats]] = defaultdict(dict)
+    region_of: dict[int, int] = {}
+    for tp, store_id, region_id, *values in _summed(
+            session, per_store=True, by_month=False, kind=kind, stage=stage, start=start,
+            end=end, scope=scope, touchpoint=touchpoint):
+        out[tp][store_id] = _stats(values)
+        region_of[store_id] = region_id
+    return dict(out), region_of
+
+
+def scope_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
+                scope=None) -> dict[str, Stats]:
+    """{touchpoint: Stats} for the scope as a whole."""
+    rows = _summed(session, per_store=False, by_month=False, kind=kind, stage=stage,
+                   start=start, end=end, scope=scope)
+    return {tp: _stats(values) for tp, *values in rows}
+
+
+def scope_moments(session: Session, *, stage: str, start: date, end: date,
+                  scope=None) -> dict[str, Moments]:
+    """{touchpoint: Moments} pairing customer surveys' touchpoint scores with their outcome."""
+    rows = _summed(session, per_store=False, by_month=False, width=len(MEASURES),
+                   kind="customer_survey", stage=stage, start=start, end=end, scope=scope)
+    return {tp: _moments(values) for tp, *values in rows if values[4]}
+
+
+def monthly_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
+                  scope=None) -> dict[str, dict[tuple[int, int], Stats]]:
+    """{touchpoint: {(year, month): Stats}} for the scope, months cut to start..end."""
+    out: dict[str, dict[tuple[int, int], Stats]] = defaultdict(dict)
+    for tp, month, *values in _summed(session, per_store=False, by_month=True, kind=kind,
+                                      stage=stage, start=start, end=end, scope=scope):
+        month = date.fromisoformat(month) if isinstance(month, str) else month
+        out[tp][(month.year, month.month)] = _stats(values)
+    return dict(out)
+
