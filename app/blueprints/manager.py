@@ -140,9 +140,18 @@ def index():
         for r in board.rows], title=_("Touchpoints, weakest first"))
     weakest = next((r for r in board.rows if r.rank), None)
     weakest_stores = [board.stores[s.store_id][0].code for s in weakest.weakest_stores] if weakest else []
-    open_cases = cases.counts(db.session(), set(board.scope_store_ids))["open"]
+    open_cases = cases.counts(db.session(), _scope_store_ids(f))["open"]
     return _render("board", f, board=board, board_chart=chart, weakest=weakest,
                    weakest_stores=weakest_stores, open_cases=open_cases)
+
+
+def _scope_store_ids(f: dashboard.Filters) -> set[int] | None:
+    """The stores the board covers (None: the whole network)."""
+    if f.scope.store_ids is not None:
+        return set(f.scope.store_ids)
+    if f.scope.region_id is not None:
+        return stores_below(db.session(), [f.scope.region_id])
+    return None
 
 
 @bp.route("/league")
