@@ -5,13 +5,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from . import assets, auth, cli, db, errors, i18n, jobs, static_files, storage
-    from .blueprints import admin, assignments, cases, manager, public, qr, reviewer, shopper
-    from .config import ROOT, from_environment
+    from . import assets, auth, cli, db, errors, i18n, jobs, security, static_files, storage
+    from .blueprints import (
+        actions,
+        admin,
+        appeals,
+        assignments,
+        cases,
+        manager,
+        public,
+        qr,
+        reports,
+        reviewer,
+        shopper,
+    )
+    from .config import ROOT, check_production, dev_secret_key, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
     from .network import views as network
     from .publishing import views as publishing
@@ -26,6 +40,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(from_environment())
     if test_config:
         app.config.from_mapping(test_config)
+    if app.config.get("PRODUCTION"):
+        check_production(app.config)  # ConfigError naming SECRET_KEY: refuse to start
+    elif not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = dev_secret_key(Path(app.instance_path))
+    if app.config.get("PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_COUNT"]  # only as many X-Forwarded-* hops as there are proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
     db.init_app(app)
     csrf.init_app(app)
@@ -35,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     i18n.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     cli.init_app(app)
     jobs.init_app(app)
     storage.init_app(app)
@@ -49,6 +73,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(qr.bp)
+    app.register_blueprint(actions.bp)
+    app.register_blueprint(appeals.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(network.bp)
     app.register_blueprint(rounds.bp)
     app.register_blueprint(publishing.bp)

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -15,7 +27,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from . import db
+from . import db, sessions
 from .extensions import limiter, login_manager
 from .models import User
 
@@ -35,12 +47,47 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+SESSION_TOKEN = "sid"  # the key in Flask's signed cookie that holds the session's token
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
+    """The cookie's user, only while its server-side session lives (see app/sessions.py)."""
     if not user_id.isdigit():
         return None
     user = db.session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    idle = timedelta(hours=current_app.config["SESSION_IDLE_HOURS"])
+    if not sessions.is_valid(db.session(), db.engine(), session.get(SESSION_TOKEN),
+                             user_id=user.id, idle=idle):
+        return None
+    return user
+
+
+def _fresh_session() -> None:
+    """Forget everything the cookie held (session fixation; a new CSRF token), but the language."""
+    lang = session.get("lang")
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    if lang:
+        session["lang"] = lang
+
+
+def start_session(user: User) -> None:
+    _fresh_session()
+    session[SESSION_TOKEN] = sessions.start(db.session(), user.id)
+    login_user(user)
+
+
+def set_password(user: User, password: str) -> None:
+    """The one way a password changes: every session of the user ends with it (the caller's
+    own device is given a new one by `start_session`)."""
+    s = db.session()
+    user.password_hash = hash_password(password)
+    s.add(user)
+    sessions.end_all(s, user.id)
+    s.commit()
 
 
 def roles_required(*roles: str):
@@ -93,7 +140,7 @@ def login():
         valid = check_password_hash(user.password_hash if user else _DUMMY_HASH,
                                     form.password.data)
         if user and valid and user.active:
-            login_user(user)
+            start_session(user)
             return redirect(_safe_next(request.args.get("next")) or url_for(HOMES[user.role]))
         error = _("Wrong username or password.")
         status = 401
@@ -123,6 +170,7 @@ def _force_password_change():
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def change_password():
     form = PasswordForm()
     status = 200
@@ -135,9 +183,10 @@ def change_password():
             form.new.errors.append(_("Choose a password different from the current one."))
             status = 400
         else:
-            user.password_hash = hash_password(form.new.data)
             user.must_change_password = False
-            db.session().commit()
+            set_password(user, form.new.data)  # ends every session of the user ...
+            start_session(user)  # ... and gives this device a new one
+            flash(_("Password changed. You were logged out everywhere else."), "ok")
             return redirect(url_for(HOMES[user.role]))
     elif request.method == "POST":
         status = 400
@@ -147,7 +196,9 @@ def change_password():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    sessions.end(db.session(), session.get(SESSION_TOKEN))
     logout_user()
+    _fresh_session()
     return redirect(url_for("auth.login"))
 
 

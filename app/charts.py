@@ -20,20 +20,27 @@ HEAT_LABELS = ["< −15", "−15…−5", "−5…0", "0…+5", "≥ +5"]
 BAR, CI, TARGET, BEST = "#1f4e79", "#000", "#b35806", "#542788"
 
 
-def heat_style(value: float | None, target: float) -> str:
-    """Inline style for a heat-map cell: background by distance to target."""
+def heat_class(value: float | None, target: float) -> str:
+    """CSS class of a heat-map cell, by distance to target (classes, not inline styles: the
+    Content-Security-Policy allows no style attributes)."""
     if value is None:
-        return "background:#fff;color:#5b6775"
+        return "heat-none"
     gap = value - target
-    for upper, fill, ink in HEAT:
+    for n, (upper, _fill, _ink) in enumerate(HEAT):
         if gap < upper:
-            return f"background:{fill};color:{ink}"
-    return ""
+            return f"heat-{n}"
+    return "heat-none"
 
 
 def legend_swatches() -> list[tuple[str, str]]:
-    return [(label, f"background:{fill};color:{ink}")
-            for label, (_u, fill, ink) in zip(HEAT_LABELS, HEAT, strict=True)]
+    return [(label, f"heat-{n}") for n, label in enumerate(HEAT_LABELS)]
+
+
+def heat_css() -> str:
+    """The rules behind heat_class, generated from HEAT so the colours live in one place."""
+    rules = [f".heat-{n} {{ background: {fill}; color: {ink}; }}"
+             for n, (_u, fill, ink) in enumerate(HEAT)]
+    return "\n".join([*rules, ".heat-none { background: #fff; color: #5b6775; }"])
 
 
 def _x(value: float, left: float, width: float) -> float:

@@ -13,7 +13,7 @@ from typing import NoReturn
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import db
 from .domain.definitions import (
@@ -31,6 +31,7 @@ from .domain.scoring import score, validate_answers
 surveys = AppGroup("surveys", help="Check, score and load instrument definitions.")
 database = AppGroup("db", help="Database migrations.")
 demo = AppGroup("demo", help="Demo data.")
+actions_group = AppGroup("actions", help="Corrective actions.")
 network = AppGroup("network", help="Import and export regions, stores and users.")
 aggregates = AppGroup("aggregates", help="Check or repair the dashboard's summary rows.")
 jobs = AppGroup("jobs", help="Background jobs.")
@@ -149,13 +150,55 @@ def upgrade_command() -> None:
 def seed_command(months: int, random_seed: int) -> None:
     """Demo network, one user per role and scored history (skipped if already seeded)."""
     from .demo import DEMO_LOGINS, seed
+    from .demo_loop import STORE_LOGIN
 
     with db.new_session() as session:
-        created = seed(session, months=months, random_seed=random_seed)
+        created = seed(session, months=months, random_seed=random_seed,
+                       storage=current_app.extensions["storage"])
     click.echo("demo data: " + ("created " + created if created else "already present"))
     click.echo("demo logins (username / password):")
     for role, (username, password) in DEMO_LOGINS.items():
         click.echo(f"  {role:<9} {username} / {password}")
+    click.echo(f"  {'store':<9} {STORE_LOGIN[0]} / {STORE_LOGIN[1]}  (manager of one store)")
+
+
+@actions_group.command("check")
+@click.option("--month", default=None, help="YYYY-MM (default: this month)")
+def actions_check_command(month: str | None) -> None:
+    """Open corrective actions for store touchpoints clearly below target in MONTH and the
+    month before (also run at each approval; safe to repeat: each is opened once)."""
+    from datetime import date
+
+    from . import actions
+
+    try:
+        day = date.fromisoformat(f"{month}-01") if month else date.today()
+    except ValueError:
+        _fail(f"--month: '{month}' is not YYYY-MM")
+    with db.new_session() as session:
+        opened = actions.open_for_targets(
+            session, settings=actions.Settings.of(current_app.config), month=day)
+        session.commit()
+    click.echo(f"actions opened: {len(opened)}")
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
+@with_appcontext
+def backup_command(dest: Path) -> None:
+    """Back up the database (SQLite online backup, or pg_dump) and the photos into DEST."""
+    from .backup import BackupError, backup
+
+    try:
+        result = backup(current_app.config["DATABASE_URL"], current_app.config["STORAGE_DIR"],
+                        dest)
+    except BackupError as error:
+        _fail(f"backup failed: {error}")
+    click.echo(f"database: {result.database}")
+    if current_app.config.get("STORAGE_URL"):  # object storage: its own versioning/replication
+        click.echo(f"photos: in {current_app.config['STORAGE_URL']}, back up the bucket itself")
+    else:
+        click.echo(f"photos: {result.photos} file(s) in {dest / 'photos'}")
 
 
 @network.command("import")
@@ -239,6 +282,8 @@ def worker_command(burst: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.cli.add_command(backup_command)
+    app.cli.add_command(actions_group)
     app.cli.add_command(network)
     app.cli.add_command(jobs)
     app.cli.add_command(surveys)

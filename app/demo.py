@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from .auth import hash_password
+from .demo_loop import seed_loop
 from .domain.definitions import Instrument, Item
 from .domain.scoring import visible_answers
 from .instruments import active_versions, definition
@@ -150,7 +151,7 @@ def _users(session: Session, east_region_id: int) -> dict[str, User]:
 
 
 def seed(session: Session, *, months: int = 6, random_seed: int = 1, today: date | None = None,
-         surveys_per_month: int = 8) -> str | None:
+         surveys_per_month: int = 8, storage=None) -> str | None:
     """Create the demo network and history; None when a network already exists."""
     if session.exec(select(Region)).first() is not None:
         return None
@@ -181,8 +182,10 @@ def seed(session: Session, *, months: int = 6, random_seed: int = 1, today: date
                 )
                 count += 1
     _open_work(session, stores, users, instruments, rng, today)
+    session.flush()
+    loop = seed_loop(session, storage=storage, rng=rng, today=today)
     session.commit()
-    return f"{len(stores)} stores, {len(users)} users, {count} responses"
+    return f"{len(stores)} stores, {len(users)} users, {count} responses, {loop}"
 
 
 def _open_work(session, stores, users, instruments, rng, today) -> None:

@@ -2,6 +2,10 @@
 
 CSV streams row by row (UTF-8 with BOM so Excel opens Chinese correctly); XLSX is written with
 openpyxl's write-only workbook and stops at Excel's row limit with a note in the last row.
+
+Every cell of both goes through `cell()`: customer free text is untrusted, and a spreadsheet
+runs text that looks like a formula (`=HYPERLINK(...)`), while control characters are not
+allowed in an XLSX file at all.
 """
 
 from __future__ import annotations
@@ -9,9 +13,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 
-from flask import Response, stream_with_context
+from flask import Response
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 XLSX_MAX_ROWS = 1_048_575
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,6 +33,26 @@ RESPONSES_HEADER = [
     "response_id", "uuid", "region", "store_code", "store_name", "day", "instrument",
     "version", "status", "overall", "item_id", "answer",
 ]
+
+
+# C0 controls but newline (tabs become spaces), DEL, C1 controls, lone surrogates and XML's non-characters
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# what makes a spreadsheet read a cell as a formula (OWASP "CSV injection"); the full-width
+# forms too, which Chinese input methods type and some spreadsheet programs accept
+_FORMULA_START = tuple("=+-@\uff1d\uff0b\uff0d\uff20")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def cell(value):
+    """A value safe to write into a CSV or XLSX cell: control characters removed, and text
+    that a spreadsheet would run as a formula prefixed with an apostrophe (shown as text)."""
+    if not isinstance(value, str):
+        return value
+    text = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = _CONTROL.sub("", text)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def _r(value: float | None, digits: int = 2):
@@ -58,20 +85,27 @@ def response_rows(answer_rows: Iterable[tuple]) -> Iterator[list]:
                _r(overall), item, value if isinstance(value, str | int | float) else raw]
 
 
-def csv_response(rows: Iterable[list], filename: str) -> Response:
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        yield "\ufeff"
-        for n, row in enumerate(rows):
-            writer.writerow(["" if v is None else v for v in row])
-            if n % 500 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+def csv_response(rows_of: Callable[[Session], Iterable[list]], filename: str, *,
+                 engine: Engine) -> Response:
+    """Stream `rows_of(session)` as CSV. The rows are read on a session the stream opens and
+    always closes, even when the client goes away: the request's own session is closed before
+    the first byte is sent, and a query run on it then would hold a connection idle in a
+    transaction until the pool runs dry."""
 
-    return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
+    def generate():
+        with Session(engine) as session:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            yield "\ufeff"
+            for n, row in enumerate(rows_of(session)):
+                writer.writerow(["" if v is None else cell(v) for v in row])
+                if n % 500 == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+
+    return Response(generate(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -84,7 +118,7 @@ def xlsx_bytes(rows: Iterable[list], title: str) -> bytes:
         if n >= XLSX_MAX_ROWS:
             sheet.append(["truncated at Excel's row limit: download the CSV for every row"])
             break
-        sheet.append(row)
+        sheet.append([cell(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

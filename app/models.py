@@ -378,6 +378,167 @@ class FollowUpCase(SQLModel, table=True):
     closed_by: int | None = Field(default=None, foreign_key="user.id")
 
 
+# --- sessions and the atomic repeat claim (migration 0004) --------------------------------
+
+
+class UserSession(SQLModel, table=True):
+    """A logged-in session, valid for every app process sharing the database.
+
+    The cookie carries a random token; only its SHA-256 is stored, so a copy of this table
+    logs nobody in. Logout and a password change delete rows; an idle one expires."""
+
+    __tablename__ = "user_session"
+    id: str = Field(primary_key=True, max_length=64)  # sha256 of the cookie's token
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+
+
+class SurveyDeviceClaim(SQLModel, table=True):
+    """A device's answers to one store's survey in the current repeat window, claimed with one
+    atomic UPDATE so parallel posts from one phone cannot all pass the check."""
+
+    __tablename__ = "survey_device_claim"
+    device: str = Field(primary_key=True, max_length=64)
+    store_id: int = Field(foreign_key="store.id", primary_key=True)
+    instrument_id: str = Field(primary_key=True, max_length=64)
+    window_start: datetime | None = None
+    answers: int = 0
+
+
+
+
+# --- Closing the loop: corrective actions, appeals, targets, report batches (0007) --------
+
+ACTION_TRIGGERS = ("manual", "red_line", "below_target")
+# open -> plan_submitted -> done (evidence) -> verified | reopened (-> plan_submitted again)
+ACTION_STATUSES = ("open", "plan_submitted", "done", "verified", "reopened")
+
+
+class CorrectiveAction(SQLModel, table=True):
+    """整改: one weakness of one store (a touchpoint, maybe one item) and what is done about it.
+
+    `trigger_key` is unique: an automatic trigger that fires twice (a retried approval, a
+    monthly check run again) finds the action it already opened instead of adding another.
+    """
+
+    __tablename__ = "corrective_action"
+    __table_args__ = (Index("ix_action_store_status", "store_id", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id")
+    touchpoint_id: str = Field(foreign_key="touchpoint.id", max_length=64)
+    item_id: str = Field(default="", max_length=64)
+    trigger: str = Field(max_length=16)  # manual | red_line | below_target
+    trigger_key: str | None = Field(default=None, unique=True, max_length=120)
+    response_id: int | None = Field(default=None, foreign_key="response.id")  # the evidence
+    trigger_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default="open", max_length=16)
+    owner_id: int | None = Field(default=None, foreign_key="user.id")
+    opened_by: int | None = Field(default=None, foreign_key="user.id")
+    opened_at: datetime = Field(default_factory=utcnow)
+    due_at: datetime
+    root_cause: str = Field(default="", max_length=32)
+    whys: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    plan: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    done_at: datetime | None = None
+    verified_at: datetime | None = None
+    verified_by: int | None = Field(default=None, foreign_key="user.id")
+
+
+class ActionEvent(SQLModel, table=True):
+    """One change of an action, kept for its history (who, when, from which status to which)."""
+
+    __tablename__ = "action_event"
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="corrective_action.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    event: str = Field(max_length=32)
+    status: str = Field(max_length=16)  # the status after the event
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ActionPhoto(SQLModel, table=True):
+    """A photo showing the fix."""
+
+    __tablename__ = "action_photo"
+    action_id: int = Field(foreign_key="corrective_action.id", primary_key=True)
+    sha256: str = Field(foreign_key="photo.sha256", max_length=64, primary_key=True)
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+APPEAL_DECISIONS = ("pending", "upheld", "overturned")
+
+
+class Appeal(SQLModel, table=True):
+    """申诉: a store contests item results of one approved mystery shop."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    opened_by: int | None = Field(default=None, foreign_key="user.id")
+    opened_at: datetime = Field(default_factory=utcnow)
+    deadline: datetime  # the last moment it could be filed: approval + APPEAL_DAYS
+    status: str = Field(default="open", max_length=16)  # open | decided
+    decided_at: datetime | None = None
+    decided_by: int | None = Field(default=None, foreign_key="user.id")
+    overall_before: float | None = None
+    overall_after: float | None = None
+
+
+class AppealItem(SQLModel, table=True):
+    __tablename__ = "appeal_item"
+    __table_args__ = (UniqueConstraint("appeal_id", "item_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    appeal_id: int = Field(foreign_key="appeal.id", index=True)
+    item_id: str = Field(max_length=64)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    sha256: str | None = Field(default=None, foreign_key="photo.sha256", max_length=64)
+    decision: str = Field(default="pending", max_length=16)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    value_before: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    value_after: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ResponseRevision(SQLModel, table=True):
+    """A response's answers and scores as they were before a change (an overturned appeal):
+    the history keeps both versions, the live rows hold the current one."""
+
+    __tablename__ = "response_revision"
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="response.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    reason: str = Field(max_length=64)
+    answers: str = Field(sa_column=Column(Text, nullable=False))  # JSON {item: value}
+    scores: str = Field(sa_column=Column(Text, nullable=False))  # JSON {tp: [score, critical]}
+    overall: float | None = None
+
+
+class TouchpointTarget(SQLModel, table=True):
+    """A target set for one region or one store; else the touchpoint's network target."""
+
+    __tablename__ = "touchpoint_target"
+    __table_args__ = (UniqueConstraint("touchpoint_id", "region_id", "store_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    touchpoint_id: str = Field(foreign_key="touchpoint.id", max_length=64)
+    region_id: int | None = Field(default=None, foreign_key="region.id")
+    store_id: int | None = Field(default=None, foreign_key="store.id")
+    target: float
+
+
+class ReportBatch(SQLModel, table=True):
+    """A ZIP of every store's monthly PDF of one region, built in the background."""
+
+    __tablename__ = "report_batch"
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="region.id")
+    month: str = Field(max_length=7)
+    requested_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default="queued", max_length=16)  # queued | running | done | failed
+    done: int = 0
+    total: int = 0
+    path: str = Field(default="", max_length=500)
 # --- network administration, monthly rounds, response history (migration 0006) ----------
 
 ROUND_STATUSES = ("planned", "committed")

@@ -12,7 +12,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import case as sql_case
+from sqlalchemy import or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -25,6 +28,7 @@ from .models import (
     Response,
     Store,
     SurveyDeviceAnswer,
+    SurveyDeviceClaim,
     SurveyToken,
     SurveyTokenBatch,
     utcnow,
@@ -88,19 +92,31 @@ def resolve(session: Session, token: str, *, allow_used: bool = False) -> Target
     return Target(code, store, version, definition(version))
 
 
-def repeat_limited(session: Session, target: Target, device: str, *, hours: int,
-                   most: int) -> bool:
-    """Has this device already answered this store's survey `most` times in `hours`?"""
-    since = utcnow() - timedelta(hours=hours)
-    count = session.exec(
-        select(func.count(SurveyDeviceAnswer.id)).where(
-            SurveyDeviceAnswer.device == device,
-            SurveyDeviceAnswer.store_id == target.store.id,
-            SurveyDeviceAnswer.instrument_id == target.code.instrument_id,
-            SurveyDeviceAnswer.created_at >= since,
-        )
-    ).one()
-    return count >= most
+def claim_repeat(session: Session, target: Target, device: str, *, hours: int,
+                 most: int) -> bool:
+    """Claim one of the device's `most` answers to this store's survey in a window of `hours`
+    (from its first answer); False when they are used up.
+
+    One conditional UPDATE on the device's row is the whole check: parallel posts from one
+    phone queue on that row, and only those that still find room succeed (a count followed by
+    an insert let 6 of 10 parallel posts through). Rolled back with the answer on failure."""
+    key = (SurveyDeviceClaim.device == device, SurveyDeviceClaim.store_id == target.store.id,
+           SurveyDeviceClaim.instrument_id == target.code.instrument_id)
+    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)
+    session.exec(insert(SurveyDeviceClaim).values(
+        device=device, store_id=target.store.id, instrument_id=target.code.instrument_id,
+        answers=0).on_conflict_do_nothing())
+    now = utcnow()
+    since = now - timedelta(hours=hours)
+    window_over = or_(SurveyDeviceClaim.window_start.is_(None),
+                      SurveyDeviceClaim.window_start < since)
+    claimed = session.exec(
+        update(SurveyDeviceClaim).where(*key)
+        .where(or_(window_over, SurveyDeviceClaim.answers < most))
+        .values(window_start=sql_case((window_over, now), else_=SurveyDeviceClaim.window_start),
+                answers=sql_case((window_over, 1), else_=SurveyDeviceClaim.answers + 1))
+    )
+    return claimed.rowcount == 1
 
 
 def submit(session: Session, target: Target, posted: Posted, *, uuid: str, device: str,
@@ -110,11 +126,13 @@ def submit(session: Session, target: Target, posted: Posted, *, uuid: str, devic
     if existing is not None:
         return _duplicate(session, existing)
     single_use = target.code.single_use_id
-    if single_use is None and repeat_limited(
-        session, target, device, hours=config["QR_REPEAT_HOURS"], most=config["QR_REPEAT_MAX"]
-    ):
-        raise Unavailable("repeat")
     try:
+        if single_use is None and not claim_repeat(
+            session, target, device, hours=config["QR_REPEAT_HOURS"],
+            most=config["QR_REPEAT_MAX"]
+        ):
+            session.rollback()
+            raise Unavailable("repeat")
         response, _ = create_scored_response(
             session, version=target.version, store=target.store, raw_answers=posted.raw,
             channel="qr", status="submitted", day=date.today(), uuid=uuid,

@@ -28,6 +28,7 @@ from .models import (
     InstrumentVersion,
     Region,
     Response,
+    ResponseRevision,
     Store,
     Touchpoint,
     TouchpointScore,
@@ -43,15 +44,18 @@ _cache_lock = threading.Lock()
 def data_version(session: Session) -> tuple:
     """A fingerprint that changes whenever counted scores can have changed: a new or re-scored
     response adds touchpoint-score rows (higher ids); a review or an invalidation moves a
-    response between statuses. Both are index look-ups, cheap at any size; asked once per
-    session (a request)."""
+    response between statuses; an overturned appeal re-scores a response in place and keeps
+    a revision (SQLite may reuse the ids of the rows it replaced). All index look-ups, cheap
+    at any size; asked once per session (a request)."""
     if "dashboard_version" in session.info:
         return session.info["dashboard_version"]
     newest = session.connection().execute(select(func.max(S.id))).scalar()
     statuses = session.connection().execute(
         select(Response.status, func.count()).where(Response.status.in_(("approved", "invalid")))
         .group_by(Response.status)).all()
-    session.info["dashboard_version"] = (newest, tuple(sorted(tuple(r) for r in statuses)))
+    revised = session.connection().execute(select(func.max(ResponseRevision.id))).scalar()
+    session.info["dashboard_version"] = (newest, revised,
+                                         tuple(sorted(tuple(r) for r in statuses)))
     return session.info["dashboard_version"]
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import json
-
-from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from .models import Answer, Photo, Response, ResponseEvidence, User, utcnow
+from . import actions
+from .models import (
+    ActionPhoto,
+    Appeal,
+    AppealItem,
+    CorrectiveAction,
+    Photo,
+    Response,
+    ResponseEvidence,
+    User,
+    utcnow,
+)
 from .responses import record_event, set_status
 from .scope import visible_store_ids
 
@@ -17,8 +25,12 @@ class NotReviewable(Exception):
 
 
 def decide(session: Session, response: Response, reviewer: User, *, approve: bool,
-           comment: str = "") -> None:
-    """Only a submitted report can be decided; an approved one is final."""
+           comment: str = "", settings: actions.Settings | None = None) -> None:
+    """Only a submitted report can be decided; an approved one is final.
+
+    An approval counts the report and, in the same transaction, opens the corrective actions
+    it calls for: one per failed red line, and one per touchpoint of the store that is now
+    clearly below target two months running (`settings` None: none opened)."""
     if response.kind != "mystery_shop" or response.status != "submitted":
         raise NotReviewable(response.status)
     set_status(session, response, "approved" if approve else "returned")
@@ -28,6 +40,11 @@ def decide(session: Session, response: Response, reviewer: User, *, approve: boo
     session.add(response)
     record_event(session, response, "approved" if approve else "returned", reviewer.id,
                  comment.strip())
+    if approve and settings is not None:
+        session.flush()
+        actions.open_for_red_lines(session, settings=settings, response=response)
+        actions.open_for_targets(session, settings=settings, month=response.day,
+                                 store_ids={response.store_id})
     session.commit()
 
 
@@ -44,12 +61,20 @@ def may_see_photo(session: Session, user: User, sha256: str) -> bool:
     stores = visible_store_ids(session, user)
     if not stores:
         return False
+    # only through a response that references the photo (evidence or a photo item, both
+    # recorded in response_evidence): a text answer that happens to equal the hash is no key
     used_in = (
         select(Response.id)
-        .outerjoin(ResponseEvidence, ResponseEvidence.response_id == Response.id)
-        .outerjoin(Answer, Answer.response_id == Response.id)
-        .where(Response.store_id.in_(stores))
-        .where(or_(ResponseEvidence.sha256 == sha256, Answer.value == json.dumps(sha256)))
+        .join(ResponseEvidence, ResponseEvidence.response_id == Response.id)
+        .where(Response.store_id.in_(stores), ResponseEvidence.sha256 == sha256)
         .limit(1)
     )
-    return session.exec(used_in).first() is not None
+    if session.exec(used_in).first() is not None:
+        return True
+    fixes = (select(ActionPhoto.action_id)
+             .join(CorrectiveAction, CorrectiveAction.id == ActionPhoto.action_id)
+             .where(ActionPhoto.sha256 == sha256, CorrectiveAction.store_id.in_(stores)).limit(1))
+    appealed = (select(AppealItem.id).join(Appeal, Appeal.id == AppealItem.appeal_id)
+                .where(AppealItem.sha256 == sha256, Appeal.store_id.in_(stores)).limit(1))
+    return (session.exec(fixes).first() is not None
+            or session.exec(appealed).first() is not None)

@@ -59,12 +59,21 @@ class EvidenceError(ValueError):
         self.item_id = item_id
 
 
+def photo_answers(instrument, answers: dict[str, Any]) -> dict[str, str]:
+    """The photos that photo-type items answer with, by item: they are attached to the response
+    like evidence, so that who may see a photo follows the response that holds it."""
+    return {item.id: answers[item.id][:64] for item in instrument.items()
+            if item.type == "photo" and isinstance(answers.get(item.id), str)
+            and answers[item.id] != "na"}
+
+
 def check_evidence(session: Session, instrument, evidence: dict[str, str], user_id: int) -> None:
-    """Every attached photo belongs to an item that takes evidence and was uploaded by this user."""
+    """Every attached photo belongs to an item that takes one and was uploaded by this user."""
     for item_id, sha in evidence.items():
         item = instrument.item(item_id)
         photo = session.get(Photo, sha) if isinstance(sha, str) else None
-        if item is None or item.evidence == "none" or photo is None or photo.uploaded_by != user_id:
+        takes_photo = item is not None and (item.evidence != "none" or item.type == "photo")
+        if not takes_photo or photo is None or photo.uploaded_by != user_id:
             raise EvidenceError(item_id)
 
 

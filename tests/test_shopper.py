@@ -222,8 +222,9 @@ def test_approval_makes_the_report_count_and_final(app, client, auth, shopper):
     again = client.post(f"/review/r/{response_id}/decide", data={
         "csrf_token": csrf_token(page), "action": "return", "comment": "x"})
     assert again.status_code == 409
-    # the shopper can no longer change it
+    # the shopper can no longer change it (a new login: a new CSRF token)
     auth.as_role("shopper")
+    shopper = {**shopper, "token": csrf_token(client.get("/shopper/").get_data(as_text=True))}
     assert post(client, shopper, "/save", COMPLETE).status_code == 409
     assert post(client, {**shopper, "uuid": str(uuid.uuid4())}, "", COMPLETE).status_code == 409
     assert the_response(app).status == "approved"
@@ -238,6 +239,7 @@ def test_returned_report_goes_back_and_can_be_resubmitted(app, client, auth, sho
     assert "退回修改" in home and "&lt;b&gt;" in home and "<b>" not in home
     page = client.get(f"/shopper/a/{shopper['id']}").get_data(as_text=True)
     assert shopper["uuid"] in page  # same report, same UUID
+    shopper = {**shopper, "token": csrf_token(page)}  # a new login: a new CSRF token
     reply = post(client, shopper, "", {**COMPLETE, "item_route_rating": "5"})
     assert reply.status_code == 200 and reply.get_json()["status"] == "submitted"
     assert counts(app)[0] == 1

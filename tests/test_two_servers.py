@@ -81,3 +81,17 @@ def test_the_public_rate_limit_counts_answers_posted_to_either_server(servers):
     assert [answer(a), answer(b), answer(a)] == [303, 303, 303]
     assert answer(b) == 429
     assert answer(a) == 429
+
+
+def test_a_logout_on_one_server_ends_the_session_on_both(servers):
+    _app, a, b = servers
+    browser, thief = requests.Session(), requests.Session()
+    login(browser, a, "reviewer")
+    thief.cookies.update(browser.cookies)  # a copy of the cookie, used on the other server
+    assert is_signed_in(thief, b)
+    page = browser.get(f"{a}/review/", timeout=60)
+    reply = browser.post(f"{a}/logout", data={"csrf_token": csrf_token(page.text)}, timeout=60,
+                         allow_redirects=False)
+    assert reply.status_code == 302
+    assert not is_signed_in(thief, b)
+    assert not is_signed_in(thief, a)

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, g, make_response, render_templa
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import cases, charts, dashboard, db, exports
+from .. import actions, cases, charts, dashboard, db, exports
 from .. import queries_dashboard as q
 from ..auth import roles_required
 from ..domain.ranking import recent_periods
@@ -141,8 +141,12 @@ def index():
     weakest = next((r for r in board.rows if r.rank), None)
     weakest_stores = [board.stores[s.store_id][0].code for s in weakest.weakest_stores] if weakest else []
     open_cases = cases.counts(db.session(), _scope_store_ids(f))["open"]
+    visible = visible_store_ids(db.session(), current_user)
+    settings = actions.Settings.of(current_app.config)
     return _render("board", f, board=board, board_chart=chart, weakest=weakest,
-                   weakest_stores=weakest_stores, open_cases=open_cases)
+                   weakest_stores=weakest_stores, open_cases=open_cases,
+                   action_counts=actions.counts_by_region(db.session(), visible),
+                   stale_actions=actions.stale_actions(db.session(), visible, settings=settings))
 
 
 def _scope_store_ids(f: dashboard.Filters) -> set[int] | None:
@@ -172,7 +176,7 @@ def league():
 def heatmap():
     f = _filters()
     return _render("heatmap", f, heat=dashboard.build_heatmap(db.session(), f),
-                   heat_style=charts.heat_style, legend=charts.legend_swatches())
+                   heat_class=charts.heat_class, legend=charts.legend_swatches())
 
 
 @bp.route("/trends")
@@ -247,17 +251,20 @@ def export(what: str, fmt: str):
     if what not in ("ranking", "responses") or fmt not in ("csv", "xlsx"):
         abort(404)
     f = _filters(lenient=False)
-    session = db.session()
     if what == "ranking":
-        board = dashboard.build_board(session, f, small_n=current_app.config["SMALL_SAMPLE"])
-        rows = exports.ranking_rows(board, "en" if _locale() == "en" else "zh")
+        board = dashboard.build_board(db.session(), f, small_n=current_app.config["SMALL_SAMPLE"])
+        locale = "en" if _locale() == "en" else "zh"
+
+        def rows_of(_session):
+            return exports.ranking_rows(board, locale)
     else:
-        rows = exports.response_rows(q.raw_answer_rows(session, scope=f.scope, kind=f.kind,
-                                                       **f.window()))
+        def rows_of(session):
+            return exports.response_rows(q.raw_answer_rows(session, scope=f.scope, kind=f.kind,
+                                                           **f.window()))
     name = f"{what}-{f.stage}-{f.kind}-{f.period.key.replace('..', '_')}.{fmt}"
     if fmt == "csv":
-        return exports.csv_response(rows, name)
-    return exports.xlsx_response(rows, name, what)
+        return exports.csv_response(rows_of, name, engine=db.engine())
+    return exports.xlsx_response(rows_of(db.session()), name, what)
 
 
 def _locale() -> str:

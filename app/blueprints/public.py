@@ -29,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import db, public_survey, survey_forms
 from ..extensions import limiter
+from ..security import is_https
 
 bp = Blueprint("public", __name__, url_prefix="/s")
 
@@ -130,7 +131,7 @@ def _device_cookie(response, value: str, *, new: bool):
     """A random id for this phone, kept a year, sent only to the survey pages."""
     if new:
         response.set_cookie(DEVICE_COOKIE, value, max_age=400 * 86400, httponly=True,
-                            samesite="Lax", path=f"{bp.url_prefix}/")
+                            samesite="Lax", path=f"{bp.url_prefix}/", secure=is_https())
     return response
 
 

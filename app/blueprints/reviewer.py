@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-from .. import db, queries, review, shopping
+from .. import actions, db, queries, review, shopping
 from ..auth import roles_required
 from ..domain.geo import distance_m
 from ..errors import abort_with
@@ -98,7 +98,8 @@ def decide(response_id: int):
         return _page(response, form), 422
     try:
         review.decide(db.session(), response, current_user, approve=action == "approve",
-                      comment=form.comment.data or "")
+                      comment=form.comment.data or "",
+                      settings=actions.Settings.of(current_app.config))
     except review.NotReviewable:
         abort_with(409, _("This report was already decided and can no longer be changed."))
     flash(_("Report approved: it now counts.") if action == "approve"

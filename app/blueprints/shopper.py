@@ -25,6 +25,8 @@ from .. import db, queries, shopping
 from ..assets import cache_name
 from ..auth import roles_required
 from ..domain.geo import parse_position
+from ..domain.item_types import is_time_of_day
+from ..errors import abort_with
 from ..forms.checklist import build_form, check, field_name, raw_answers
 from ..models import Assignment, Store
 from ..photos import PhotoError, store_photo
@@ -111,6 +113,7 @@ def _answers_or_error(instrument, final: bool):
     answers, errors = check(instrument, raw, final)
     evidence = _evidence_from(request.form)
     if answers is not None:
+        evidence.update(shopping.photo_answers(instrument, answers))
         try:
             shopping.check_evidence(db.session(), instrument, evidence, current_user.id)
         except shopping.EvidenceError as error:
@@ -220,8 +223,8 @@ def _time(name: str) -> str | None:
     value = request.form.get(name, "").strip()
     if not value:
         return None
-    if len(value) != 5 or value[2] != ":" or not (value[:2] + value[3:]).isdigit():
-        abort(400)
+    if not is_time_of_day(value):
+        abort_with(400, _("The visit time must be a time of day, such as 09:30."))
     return value
 
 

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 NA = "na"
 TEXT_LIMIT = 2000
+# no count, time, price or distance in a dealership comes near this; 1e300 is a probe that
+# would turn every sum and mean it joins into inf
+NUMBER_LIMIT = 1e9
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _PHOTO_REF = re.compile(r"^[0-9a-f]{64}(\.jpg|\.jpeg|\.png|\.webp)?$")
 
@@ -95,6 +98,8 @@ def _fraction_choice(item: Item, value: str) -> float | None:
 def _parse_number(item: Item, value: Any) -> float | int:
     if not _is_number(value):
         raise AnswerError(item.id, f"expected a number, got {value!r}")
+    if abs(value) > NUMBER_LIMIT:
+        raise AnswerError(item.id, f"{value} is not a plausible number (limit ±{NUMBER_LIMIT:g})")
     if item.min is not None and value < item.min:
         raise AnswerError(item.id, f"{value} is below the minimum {item.min}")
     if item.max is not None and value > item.max:
@@ -123,8 +128,13 @@ def _parse_photo(item: Item, value: Any) -> str:
     raise AnswerError(item.id, "expected the reference of an uploaded photo")
 
 
+def is_time_of_day(value: Any) -> bool:
+    """'HH:MM' on a 24-hour clock, 00:00..23:59 ('99:99' is not a time)."""
+    return isinstance(value, str) and _TIME.fullmatch(value) is not None
+
+
 def _parse_time(item: Item, value: Any) -> str:
-    if isinstance(value, str) and _TIME.match(value):
+    if is_time_of_day(value):
         return value
     raise AnswerError(item.id, f"expected a time of day as HH:MM, got {value!r}")
 

@@ -259,19 +259,25 @@ def quarter_period(day: date) -> Period:
     return Period(start, _month_end(day.year, 3 * q + 3), "quarter", f"{day.year:04d}-Q{q + 1}")
 
 
+# periods outside these years are typos or probes (year 1 has no "previous twelve months")
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def parse_period(text: str | None, start: str | None = None, end: str | None = None,
                  *, today: date) -> Period | None:
     """'2025-05' or '2025-Q2' (wins when given), else a from/to range of ISO dates; None
-    when it does not parse. Without anything: the 90 days up to today, so that a Monday-morning
-    board has enough responses to rank (a single month of mystery shops rarely has)."""
+    when it does not parse or lies outside EARLIEST..LATEST. Without anything: the 90 days up
+    to today, so that a Monday-morning board has enough responses to rank (a single month of
+    mystery shops rarely has)."""
     if text:
-        return _named_period(text)
+        period = _named_period(text)
+        return period if period and EARLIEST <= period.start <= period.end <= LATEST else None
     if start or end:
         try:
             a, b = date.fromisoformat(start or ""), date.fromisoformat(end or "")
         except ValueError:
             return None
-        if b < a or (b - a).days > 3 * 366:
+        if b < a or (b - a).days > 3 * 366 or a < EARLIEST or b > LATEST:
             return None
         return Period(a, b, "range", f"{a.isoformat()}..{b.isoformat()}")
     start_day = today - timedelta(days=DEFAULT_DAYS - 1)

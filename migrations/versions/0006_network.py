@@ -126,9 +126,14 @@ def upgrade() -> None:
 
 
 def _drop(table: str, *columns: str) -> None:
-    with op.batch_alter_table(table) as batch:
-        for column in columns:
-            batch.drop_column(column)
+    """Drop columns in place. On SQLite a batch copy would drop and recreate the table, which
+    a table referenced by rows (response, store, user) refuses with foreign keys on."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for column in columns:
+        if sqlite:
+            op.execute(f'ALTER TABLE "{table}" DROP COLUMN {column}')
+        else:
+            op.drop_column(table, column)
 
 
 def downgrade() -> None:

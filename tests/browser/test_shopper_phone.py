@@ -50,7 +50,7 @@ def test_offline_checklist_reaches_the_reviewer_exactly_once(phone, server, live
 
     phone.locator("a.card.assignment").first.tap()
     phone.wait_for_url(f"{base}/shopper/a/{assignment}")
-    phone.wait_for_function("document.documentElement.dataset.offlineReady === '1'")
+    phone.wait_for_function("() => document.documentElement.dataset.offlineReady === '1'")
     # skip logic: the card question appears only after a greeting
     assert not phone.errors, phone.errors
     assert phone.locator("#item-card_given").is_hidden()

@@ -1,0 +1,169 @@
+"""Demo data for the closed loop, so a newcomer sees it working at once: a store manager,
+evidence photos on failed items, corrective actions in every state (open, plan submitted,
+done, verified, reopened), an appeal waiting for a decision and one overturned.
+
+Everything goes through the same functions the pages use (actions, appeals, photos).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from datetime import UTC, date, datetime, time, timedelta
+
+from PIL import Image, ImageDraw
+from sqlmodel import Session, select
+
+from . import actions, appeals
+from .auth import hash_password
+from .config import from_environment
+from .domain.item_types import fraction
+from .instruments import definition
+from .models import (
+    ActionPhoto,
+    Answer,
+    InstrumentVersion,
+    ManagerStore,
+    Response,
+    ResponseEvidence,
+    Store,
+    User,
+    utcnow,
+)
+from .photos import store_photo
+from .responses import stored_answers
+from .storage import LocalStorage, Storage
+
+STORE_LOGIN = ("store", "store-demo")  # the manager of one store (上海闵行)
+STORE_CODE = "SH02"
+
+
+def _photo(rng: random.Random, label: str) -> bytes:
+    """A small photo-like PNG (a coloured scene with a caption): enough to look at."""
+    image = Image.new("RGB", (480, 320), tuple(rng.randint(60, 200) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y = rng.randint(0, 440), rng.randint(0, 280)
+        draw.rectangle((x, y, x + rng.randint(20, 120), y + rng.randint(20, 90)),
+                       fill=tuple(rng.randint(0, 255) for _ in range(3)))
+    draw.text((12, 290), label, fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def seed_loop(session: Session, *, storage: Storage | str | None, rng: random.Random,
+              today: date) -> str:
+    config = from_environment()
+    if storage is None or isinstance(storage, str):
+        storage = LocalStorage(storage or config["STORAGE_DIR"])
+    settings = actions.Settings.of(config)
+    store = session.exec(select(Store).where(Store.code == STORE_CODE)).first()
+    if store is None:
+        return ""
+    owner = User(username=STORE_LOGIN[0], display_name="上海闵行店总 赵敏", role="manager",
+                 password_hash=hash_password(STORE_LOGIN[1]))
+    session.add(owner)
+    session.flush()
+    session.add(ManagerStore(user_id=owner.id, store_id=store.id))
+    region_manager = session.exec(select(User).where(User.username == "manager")).one()
+    reviewer = session.exec(select(User).where(User.role == "reviewer")).first()
+    shops = list(session.exec(select(Response).where(
+        Response.kind == "mystery_shop", Response.status == "approved",
+        Response.day >= today - timedelta(days=75)).order_by(Response.day)))
+    for shop in shops:  # reviewed the day after the visit: appeal deadlines follow from it
+        shop.reviewed_at = datetime.combine(shop.day + timedelta(days=1), time(10), UTC)
+        shop.reviewed_by = reviewer.id if reviewer else None
+        session.add(shop)
+    session.flush()
+    photos = _evidence(session, shops, storage=storage, rng=rng)
+    for shop in shops:
+        actions.open_for_red_lines(session, settings=settings, response=shop,
+                                   now=shop.reviewed_at)
+    session.flush()
+    _actions_in_every_state(session, store, owner, region_manager, settings, photos, today)
+    _appeals(session, store, owner, reviewer, today)
+    return f"{len(photos)} photos"
+
+
+def _evidence(session, shops, *, storage, rng) -> list[str]:
+    """A photo on the first failed item with evidence of each recent shop."""
+    versions = {v.id: definition(v) for v in session.exec(select(InstrumentVersion))}
+    answers: dict[int, dict] = {}
+    for answer in session.exec(select(Answer).where(
+            Answer.response_id.in_({s.id for s in shops} or {-1}))):
+        answers.setdefault(answer.response_id, {})[answer.item_id] = json.loads(answer.value)
+    stored = []
+    for shop in shops:
+        given = answers.get(shop.id, {})
+        for item in versions[shop.instrument_version_id].items():
+            if item.evidence == "none" or item.id not in given or not item.scored:
+                continue
+            part = fraction(item, given[item.id])
+            if part is not None and part < 0.5:
+                sha = store_photo(session, data=_photo(rng, f"{shop.day} {item.id}"),
+                                  storage=storage, max_bytes=8 * 1024 * 1024,
+                                  uploaded_by=shop.shopper_id).sha256
+                session.add(ResponseEvidence(response_id=shop.id, item_id=item.id, sha256=sha))
+                stored.append(sha)
+                break
+    session.flush()
+    return stored
+
+
+def _actions_in_every_state(session, store, owner, region_manager, settings, photos, today):
+    """Five actions of the store at the five states, the older ones done long ago so their
+    effect shows."""
+    tps = ["greeting", "needs_analysis", "test_drive", "farewell", "service_reception"]
+    now = utcnow()
+    made = []
+    for n, tp in enumerate(tps):
+        action = actions.open_action(
+            session, settings=settings, store=store, touchpoint_id=tp, trigger="manual",
+            note="区域巡检发现：执行不到位，需要整改。", opened_by=region_manager.id,
+            now=now - timedelta(days=100 - 15 * n))
+        made.append(action)
+    session.flush()
+    plan = {"root_cause": "training", "whys": ["新员工未按流程执行", "入职培训未覆盖该环节",
+                                               "培训教材过期"],
+            "plan": "本月内完成全员流程培训，店总每周抽查两次。"}
+    # 0 verified, 1 reopened, 2 done, 3 plan submitted, 4 open
+    for action in made[:4]:
+        actions.submit_plan(session, action, owner, settings=settings, **plan)
+    for n, action in enumerate(made[:3]):
+        sha = photos[n % len(photos)] if photos else None
+        if sha is None:
+            continue
+        session.add(ActionPhoto(action_id=action.id, sha256=sha))
+        session.flush()
+        actions.mark_done(session, action, owner, "已完成培训并现场抽查。")
+        action.done_at = now - timedelta(days=70 - 20 * n)
+        session.add(action)
+    if photos:
+        actions.verify(session, made[0], region_manager, accept=True, note="现场确认已整改。")
+        actions.verify(session, made[1], region_manager, accept=False,
+                       note="照片不能说明问题，请补充培训签到表。")
+    session.flush()
+
+
+def _appeals(session, store, owner, reviewer, today):
+    """The store's two newest approved shops: one appeal waiting, one overturned."""
+    shops = list(session.exec(select(Response).where(
+        Response.store_id == store.id, Response.kind == "mystery_shop",
+        Response.status == "approved").order_by(Response.day.desc()).limit(2)))
+    for n, shop in enumerate(shops):
+        shop.reviewed_at = utcnow() - timedelta(days=1 + n)
+        session.add(shop)
+        session.flush()
+        instrument = definition(session.get(InstrumentVersion, shop.instrument_version_id))
+        items = appeals.contestable(instrument, stored_answers(session, shop.id))
+        if not items:
+            continue
+        appeal = appeals.file_appeal(
+            session, response=shop, user=owner, days=from_environment()["APPEAL_DAYS"],
+            items={items[0].id: ("监控录像显示该项已执行，申请复核。", None)})
+        if n == 1 and reviewer is not None:
+            appeals.decide(session, appeal, reviewer,
+                           {items[0].id: ("overturned", "核对录像属实，改判。")})
+

@@ -1,0 +1,152 @@
+"""Monthly PDF reports (seed 002: 定期形成服务质量分析报告): per store, per region, per visit.
+
+A report is the scorecard's HTML fragment in a print wrapper, rendered by WeasyPrint with the
+project's CJK font (app/fonts.py); the web page includes the same fragment. Photos go in as
+file URIs of their thumbnails, so a month with many photos stays small and fast.
+
+A region's batch (every store's PDF in one ZIP) runs in the background: on the job queue when
+Redis is configured (app/jobs.py, `make worker`), else in a thread of the app process. Its
+progress lives in `report_batch`, so any web process can show it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import zipfile
+from pathlib import Path
+
+from flask import current_app, render_template
+from markupsafe import Markup
+from sqlmodel import Session, select
+
+from . import charts, fonts, scorecards
+from .config import ROOT
+from .domain.ranking import Period
+from .models import Region, ReportBatch, Store
+from .photos import read_photo
+from .storage import storage
+
+
+def photo_src(sha256: str, thumb: bool = True) -> str:
+    """The photo inline, always its thumbnail (a data URI, the same for folder and S3
+    storage): sharp enough on paper, and a month of photos stays a small, fast PDF."""
+    data = read_photo(storage(), sha256, thumb=True)
+    return f"data:image/jpeg;base64,{base64.b64encode(data).decode()}" if data else ""
+
+
+def _pdf_charts(svg: Markup) -> Markup:
+    """SVG text in the report's CJK face (the generic sans-serif would pull in the whole
+    system font, seconds per document), without the halo strokes WeasyPrint would paint
+    over the letters (it ignores `paint-order`)."""
+    text = str(svg).replace('font-family="sans-serif"', f'font-family="{fonts.FAMILY}, sans-serif"')
+    return Markup(re.sub(r' paint-order="stroke" stroke="[^"]*" stroke-width="3"', "", text))
+
+
+def render_document(template: str, **context):
+    """The laid-out WeasyPrint document (its `pages`; `write_pdf()` for the bytes)."""
+    from weasyprint import HTML
+
+    font = fonts.font_path()
+    html = render_template(template, font_url=font.as_uri() if font else None,
+                           font_family=fonts.FAMILY, pdf=True, photo_src=photo_src, **context)
+    return HTML(string=html, base_url=str(ROOT)).render()
+
+
+def render(template: str, **context) -> bytes:
+    return render_document(template, **context).write_pdf()
+
+
+def store_chart(card: scorecards.StoreCard, locale: str, *, pdf: bool) -> Markup:
+    svg = charts.board_chart([
+        {"label": card_label(line.touchpoint, locale), "mean": line.stats.mean,
+         "ci": line.stats.ci90, "target": line.target, "best": line.network,
+         "small": line.stats.n < 2} for line in card.touchpoints], title=card.store.name)
+    return _pdf_charts(svg) if pdf else svg
+
+
+def card_label(tp, locale: str) -> str:
+    return tp.label_en if locale == "en" else tp.label_zh
+
+
+def store_document(session: Session, store: Store, period: Period, *, locale: str = "zh"):
+    config = current_app.config
+    card = scorecards.store_card(session, store, period, k=config["SHRINKAGE_K"],
+                                 grades=config["GRADES"], with_failures=True)
+    return render_document("reports/store_pdf.html", card=card,
+                           chart=store_chart(card, locale, pdf=True),
+                           trend=_pdf_charts(scorecards_trend(card)))
+
+
+def store_pdf(session: Session, store: Store, period: Period, *, locale: str = "zh") -> bytes:
+    return store_document(session, store, period, locale=locale).write_pdf()
+
+
+def scorecards_trend(card: scorecards.StoreCard) -> Markup:
+    return charts.trend_chart(card.trend, target=80.0, title=card.store.name, width=520,
+                              height=110)
+
+
+# ---- the region batch -------------------------------------------------------------------
+
+
+def start_batch(session: Session, *, region: Region, month: str,
+                user_id: int | None) -> ReportBatch:
+    """Record a batch and hand it to the job queue (app/jobs.py: RQ on Redis, or a thread of
+    this process without one); returns at once."""
+    from . import jobs
+
+    total = len(session.exec(select(Store.id).where(Store.region_id == region.id,
+                                                    Store.active)).all())
+    batch = ReportBatch(region_id=region.id, month=month, requested_by=user_id, total=total)
+    session.add(batch)
+    session.commit()
+    jobs.enqueue(build_batch, batch.id)
+    return batch
+
+
+def build_batch(batch_id: int) -> None:
+    """Render every active store's PDF of the region into one ZIP, counting progress."""
+    from . import db
+    from .domain.ranking import parse_period
+
+    with db.new_session() as session:
+        batch = session.get(ReportBatch, batch_id)
+        if batch is None or batch.status == "done":
+            return
+        batch.status, batch.done = "running", 0
+        session.add(batch)
+        session.commit()
+        try:
+            period = parse_period(batch.month, today=None)
+            stores = list(session.exec(select(Store).where(
+                Store.region_id == batch.region_id, Store.active).order_by(Store.code)))
+            folder = Path(current_app.config["REPORTS_DIR"])
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"batch-{batch.id}.zip"
+            partial = target.with_suffix(".part")
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
+                for number, store in enumerate(stores, start=1):
+                    with current_app.test_request_context():
+                        pdf = store_pdf(session, store, period)
+                    archive.writestr(f"{store.code}-{batch.month}.pdf", pdf)
+                    batch.done = number
+                    session.add(batch)
+                    session.commit()
+            partial.replace(target)
+            batch.status, batch.path = "done", str(target)
+        except Exception:
+            current_app.logger.exception("report batch %s failed", batch_id)
+            session.rollback()
+            batch.status = "failed"
+        session.add(batch)
+        session.commit()
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()

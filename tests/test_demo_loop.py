@@ -1,0 +1,38 @@
+"""The demo seed shows the closed loop at once: actions in every state, appeals waiting and
+decided, evidence photos, and a store manager who can log in and see their actions."""
+
+from datetime import date
+
+from sqlmodel import select
+
+from app.db import new_session
+from app.demo import seed
+from app.models import Appeal, AppealItem, CorrectiveAction, ResponseEvidence
+from tests.test_dashboard import text_of
+
+
+def test_the_demo_has_the_loop_in_every_state(bare_app, tmp_path):
+    from tests.factories import load_shipped
+
+    with bare_app.app_context(), new_session() as session:
+        load_shipped(session)
+        session.commit()
+        assert seed(session, months=3, random_seed=7, surveys_per_month=2,
+                    storage=str(tmp_path))
+        statuses = set(session.exec(select(CorrectiveAction.status)))
+        assert statuses == {"open", "plan_submitted", "done", "verified", "reopened"}
+        assert {a.status for a in session.exec(select(Appeal))} == {"open", "decided"}
+        assert "overturned" in set(session.exec(select(AppealItem.decision)))
+        assert session.exec(select(ResponseEvidence)).first() is not None
+    from app.storage import LocalStorage
+
+    bare_app.extensions["storage"] = LocalStorage(tmp_path)
+    client = bare_app.test_client()
+    from tests.conftest import Auth
+
+    assert Auth(client).login("store", "store-demo").status_code == 302
+    mine = text_of(client.get("/actions/?mine=1"))
+    assert "上海闵行星驰4S店" in mine and "上海浦东" not in mine
+    month = date.today().strftime("%Y-%m")
+    assert client.get(f"/reports/stores/SH02/{month}.pdf").status_code == 200
+    assert client.get(f"/reports/stores/SH01/{month}.pdf").status_code == 404
