@@ -72,7 +72,7 @@ def test_no_serious_accessibility_violation_on_any_page(page, server, live_app):
     page.wait_for_url(f"{base}/shopper/")
     check(page, f"{base}/shopper/", problems)
     check(page, f"{base}/shopper/a/{assignment}", problems)
-    page.wait_for_function("document.documentElement.dataset.draftReady === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.draftReady === '1'")
     for item, value in (("greeted", "no"), ("drinks", "yes"), ("test_drive_offered", "no")):
         page.locator(f"#item-{item} label.seg-btn:has(input[value='{value}'])").tap()
     page.locator("#submit-report").tap()

@@ -70,7 +70,7 @@ def test_progress_counts_required_photos_and_the_items_shown(phone, server, live
     Image.new("RGB", (800, 600), (20, 120, 60)).save(photo, "JPEG")
     phone.set_input_files("[data-photo-for=evidence_spot_1]", str(photo))
     phone.wait_for_function(
-        "document.getElementById('progress-text').textContent === '已完成 11 / 当前显示 11'")
+        "() => document.getElementById('progress-text').textContent === '已完成 11 / 当前显示 11'")
     assert phone.locator("[role=progressbar]").get_attribute("aria-valuenow") == "100"
 
 
@@ -107,7 +107,7 @@ def test_every_english_label_fits_its_button(phone, server, live_app):
     login(phone, base, "shopper")
     phone.wait_for_url(f"{base}/shopper/")
     phone.goto(f"{base}/lang/en?next=/shopper/a/{assignment}")
-    phone.wait_for_function("document.documentElement.dataset.draftReady === '1'")
+    phone.wait_for_function("() => document.documentElement.dataset.draftReady === '1'")
     phone.evaluate("document.querySelectorAll('.item').forEach((el) => { el.hidden = false; })")
     spilling = phone.evaluate("""() => [...document.querySelectorAll(".seg-btn span, .button, .badge")]
         .filter((el) => el.offsetParent && (el.scrollWidth > el.clientWidth + 1

@@ -37,8 +37,8 @@ def tap(page, item_id, value):
 
 def open_checklist(page, base, assignment):
     page.goto(f"{base}/shopper/a/{assignment}")
-    page.wait_for_function("document.documentElement.dataset.offlineReady === '1'")
-    page.wait_for_function("document.documentElement.dataset.draftReady === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.offlineReady === '1'")
+    page.wait_for_function("() => document.documentElement.dataset.draftReady === '1'")
 
 
 def go_offline(page, server):
@@ -93,7 +93,7 @@ def test_ten_big_photos_taken_offline_survive_a_reload(phone, server, live_app, 
     assert len(sizes) == 10 and sum(sizes) > 5_000_000  # more than localStorage could ever hold
 
     phone.reload()
-    phone.wait_for_function("document.documentElement.dataset.draftReady === '1'")
+    phone.wait_for_function("() => document.documentElement.dataset.draftReady === '1'")
     for n in range(1, 11):
         assert phone.locator(f"#item-spot_{n} input[value=yes]").is_checked()
         thumb = phone.locator(f"#item-spot_{n} img.thumb")
@@ -150,7 +150,7 @@ def test_a_report_queued_offline_is_sent_by_the_list_page(phone, server, live_ap
     assert "联网后自动发送" in button.inner_text()
 
     phone.goto(f"{base}/shopper/")  # offline: the list from the phone's copy
-    phone.wait_for_function("document.documentElement.dataset.listReady === '1'")
+    phone.wait_for_function("() => document.documentElement.dataset.listReady === '1'")
     card = phone.locator(f"a[data-assignment='{assignment}']")
     assert card.get_attribute("data-outbox") == "waiting"
     assert "等待发送" in card.locator(".badge").inner_text()
@@ -170,9 +170,9 @@ def test_the_list_keeps_due_checklists_for_offline_use(phone, server, live_app):
     base = server.url
     login(phone, base, "shopper")
     phone.wait_for_url(f"{base}/shopper/")
-    phone.wait_for_function("document.documentElement.dataset.offlineReady === '1'")
+    phone.wait_for_function("() => document.documentElement.dataset.offlineReady === '1'")
     phone.reload()  # the service worker now controls the list
-    phone.wait_for_function("document.documentElement.dataset.listReady === '1'")
+    phone.wait_for_function("() => document.documentElement.dataset.listReady === '1'")
     card = phone.locator(f"a[data-assignment='{kept}']")
     assert card.locator("[data-offline-state]").inner_text() == "可离线使用"
     Shots(phone, "phone-offline")("list-available-offline")
@@ -182,7 +182,7 @@ def test_the_list_keeps_due_checklists_for_offline_use(phone, server, live_app):
     go_offline(phone, server)
     card.tap()  # never opened before: the list kept it
     phone.wait_for_url(f"{base}/shopper/a/{kept}")
-    phone.wait_for_function("document.documentElement.dataset.draftReady === '1'")
+    phone.wait_for_function("() => document.documentElement.dataset.draftReady === '1'")
     tap(phone, "greeted", "yes")
     assert phone.locator("#item-card_given").is_visible()
 
