@@ -32,6 +32,17 @@ def heat_class(value: float | None, target: float) -> str:
     return "heat-none"
 
 
+def heat_style(value: float | None, target: float) -> str:
+    """Inline style of a heat-map cell for the PDF reports (WeasyPrint: no CSP there)."""
+    if value is None:
+        return "background:#fff;color:#5b6775"
+    gap = value - target
+    for upper, fill, ink in HEAT:
+        if gap < upper:
+            return f"background:{fill};color:{ink}"
+    return ""
+
+
 def legend_swatches() -> list[tuple[str, str]]:
     return [(label, f"heat-{n}") for n, label in enumerate(HEAT_LABELS)]
 
