@@ -11,7 +11,7 @@ from flask import Flask
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from . import auth, cli, db, errors, i18n, jobs, security, static_files, storage
+    from . import assets, auth, cli, db, errors, i18n, jobs, security, static_files, storage
     from .blueprints import (
         actions,
         admin,
@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
+    assets.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)

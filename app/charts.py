@@ -32,6 +32,17 @@ def heat_class(value: float | None, target: float) -> str:
     return "heat-none"
 
 
+def heat_style(value: float | None, target: float) -> str:
+    """Inline style of a heat-map cell for the PDF reports (WeasyPrint: no CSP there)."""
+    if value is None:
+        return "background:#fff;color:#5b6775"
+    gap = value - target
+    for upper, fill, ink in HEAT:
+        if gap < upper:
+            return f"background:{fill};color:{ink}"
+    return ""
+
+
 def legend_swatches() -> list[tuple[str, str]]:
     return [(label, f"heat-{n}") for n, label in enumerate(HEAT_LABELS)]
 
@@ -49,26 +60,29 @@ def _x(value: float, left: float, width: float) -> float:
 
 def board_chart(rows: list[dict], *, title: str) -> Markup:
     """Horizontal bars: mean with its 90% interval, target (orange tick) and the network's
-    best quartile (purple diamond). rows: {label, mean, ci, target, best, small}."""
-    left, width, step = 170, 440, 30
-    height = 30 + step * len(rows)
+    best quartile (purple diamond). rows: {label, mean, ci, target, best, small}.
+    Each label sits on its own line above its bar, in a 360-unit-wide drawing: on a 390 px
+    phone the text stays at its own size (13 units, at least 12 px) instead of shrinking."""
+    left, width, step, font = 4, 330, 44, 13
+    height = 24 + step * len(rows)
     parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 640 {height}" width="100%" '
-        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="12">',
+        f'<svg class="chart board-chart" role="img" viewBox="0 0 360 {height}" width="100%" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="{font}">',
         f"<title>{escape(title)}</title>",
     ]
     for tick in (0, 25, 50, 75, 100):
         x = _x(tick, left, width)
-        parts.append(f'<line x1="{x:.1f}" y1="12" x2="{x:.1f}" y2="{height - 6}" '
-                     f'stroke="#d5dbe2"/><text x="{x:.1f}" y="10" text-anchor="middle" '
+        anchor = "start" if tick == 0 else "end" if tick == 100 else "middle"
+        parts.append(f'<line x1="{x:.1f}" y1="16" x2="{x:.1f}" y2="{height - 4}" '
+                     f'stroke="#d5dbe2"/><text x="{x:.1f}" y="13" text-anchor="{anchor}" '
                      f'fill="#5b6775">{tick}</text>')
     for i, row in enumerate(rows):
-        y = 20 + i * step
+        y = 22 + i * step
         mean = row.get("mean")
-        parts.append(f'<text x="{left - 6}" y="{y + 14}" text-anchor="end">'
-                     f'{escape(row["label"])}</text>')
+        parts.append(f'<text x="{left}" y="{y + 13}">{escape(row["label"])}</text>')
         if mean is None:
             continue
+        y += 18
         opacity = "0.35" if row.get("small") else "1"
         parts.append(f'<rect x="{left}" y="{y + 4}" width="{_x(mean, 0, width):.1f}" height="14" '
                      f'fill="{BAR}" fill-opacity="{opacity}"/>')
@@ -87,7 +101,7 @@ def board_chart(rows: list[dict], *, title: str) -> Markup:
         label = f"{mean:.1f}" + (" ?" if row.get("small") else "")
         end = _x(mean, left, width)
         inside = end > left + width - 48  # no room on the right: write it inside the bar
-        parts.append(f'<text x="{end - 4 if inside else end + 4:.1f}" y="{y + 14}" '
+        parts.append(f'<text x="{end - 4 if inside else end + 4:.1f}" y="{y + 16}" '
                      f'text-anchor="{"end" if inside else "start"}" '
                      f'fill="{"#fff" if inside else "#1d2733"}" font-weight="bold" '
                      f'paint-order="stroke" stroke="{BAR if inside else "#fff"}" stroke-width="3">'
@@ -97,10 +111,10 @@ def board_chart(rows: list[dict], *, title: str) -> Markup:
 
 
 def trend_chart(points: list[tuple[str, float | None, int]], *, target: float,
-                title: str, width: int = 320, height: int = 90) -> Markup:
+                title: str, width: int = 300, height: int = 100) -> Markup:
     """A small line chart of monthly means (gaps where a month has no data), target dashed.
     points: (month label, mean or None, n)."""
-    left, right, top, bottom = 28, 8, 8, 18
+    left, right, top, bottom = 30, 8, 10, 20
     inner_w, inner_h = width - left - right, height - top - bottom
     known = [m for _l, m, _n in points if m is not None] + [target]
     low = max(0.0, min(known) - 5)
@@ -115,7 +129,7 @@ def trend_chart(points: list[tuple[str, float | None, int]], *, target: float,
 
     parts = [
         f'<svg class="spark" role="img" viewBox="0 0 {width} {height}" width="100%" '
-        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="10">',
+        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" font-size="13">',
         f"<title>{escape(title)}</title>",
         f'<line x1="{left}" y1="{y(target):.1f}" x2="{width - right}" y2="{y(target):.1f}" '
         f'stroke="{TARGET}" stroke-dasharray="4 3"/>',
@@ -135,9 +149,10 @@ def trend_chart(points: list[tuple[str, float | None, int]], *, target: float,
         if mean is not None:
             parts.append(f'<circle cx="{x(i):.1f}" cy="{y(mean):.1f}" r="2.5" fill="{BAR}">'
                          f"<title>{escape(label)}: {mean:.1f} (n={n})</title></circle>")
-    for i in (0, len(points) - 1):
-        if points:
-            parts.append(f'<text x="{x(i):.1f}" y="{height - 4}" text-anchor="middle" '
+    # the first label starts at its point and the last ends at its point: neither is cut off
+    for i, anchor in ((0, "start"), (len(points) - 1, "end")):
+        if points and (i == 0 or len(points) > 1):
+            parts.append(f'<text x="{x(i) if i else 2:.1f}" y="{height - 4}" text-anchor="{anchor}" '
                          f'fill="#5b6775">{escape(points[i][0])}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

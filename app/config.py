@@ -74,6 +74,8 @@ def from_environment() -> dict:
         "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL", ""),
         # the address printed in QR codes (else the address the admin is using)
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
+        # times are stored in UTC and shown in the stores' time zone (case deadlines, answers)
+        "TIME_ZONE": os.environ.get("TIME_ZONE", "Asia/Shanghai"),
         # corrective actions: days to fix per trigger, root-cause categories (seed 002's
         # 人/机/料/法/环/测 grouping), months after which an unimproved action is flagged
         "ACTION_DUE_DAYS": {"manual": 14, "red_line": 14, "below_target": 14},

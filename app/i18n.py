@@ -1,4 +1,5 @@
-"""Locale: Simplified Chinese by default, English on request (remembered in the session)."""
+"""Locale: the one the user picked (remembered in the session), else the browser's language
+when it is Chinese or English, else Simplified Chinese."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ def select_locale() -> str:
     if wanted in languages:
         session["lang"] = wanted
     chosen = session.get("lang")
-    return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    if chosen in languages:
+        return chosen
+    # until the user picks one, the phone's or browser's own language (zh when it is neither)
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def init_app(app: Flask) -> None:
@@ -26,6 +30,18 @@ def init_app(app: Flask) -> None:
 
         locale = str(get_locale() or "zh")
         return {"locale": locale, "html_lang": "en" if locale == "en" else "zh-CN"}
+
+    @app.template_filter("local_time")
+    def _local_time(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """A stored UTC time as the store's clock shows it (TIME_ZONE, default Asia/Shanghai)."""
+        from datetime import UTC
+        from zoneinfo import ZoneInfo
+
+        if moment is None:
+            return ""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(ZoneInfo(current_app.config["TIME_ZONE"])).strftime(fmt)
 
     @app.template_filter("t")
     def _bilingual(text) -> str:

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from app import create_app
@@ -26,8 +26,9 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 PASSWORD = "correct horse battery"
 
-# Seven test runs share two cores: a slow example is not a failure (no timed assertions).
-settings.register_profile("shared-machine", deadline=None)
+# Seven test runs share two cores: a slow example is not a failure (no timed assertions), nor
+# is slow input generation.
+settings.register_profile("shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("shared-machine")
 
 

@@ -72,20 +72,28 @@ def make_network(session: Session) -> dict:
     return {"regions": (east, west), "stores": stores, "users": users}
 
 
-def assign_test_checklist(session: Session, *, shopper: str = "shopper", store_code: str = "E1") -> int:
-    """Load tests/data/shop-case.yaml and assign it to a shopper for a store; the assignment id."""
+def assign_test_checklist(session: Session, *, shopper: str = "shopper", store_code: str = "E1",
+                          definition: str = "shop-case") -> int:
+    """Load tests/data/<definition>.yaml and assign it to a shopper for a store; the assignment id."""
+    from app.domain.definitions import load_instrument as read_instrument
+
+    taxonomy = load_taxonomy(SURVEYS / "touchpoints.yaml")
+    load_instrument(session, read_instrument(ROOT / "tests" / "data" / f"{definition}.yaml", taxonomy))
+    session.flush()
+    return assign(session, definition, shopper=shopper, store_code=store_code)
+
+
+def assign(session: Session, instrument_id: str, *, shopper: str = "shopper", store_code: str = "E1") -> int:
+    """Assign a loaded instrument's latest version to a shopper for a store; the assignment id."""
     from datetime import date, timedelta
 
     from sqlmodel import select
 
-    from app.domain.definitions import load_instrument as read_instrument
     from app.models import Assignment, InstrumentVersion
 
-    taxonomy = load_taxonomy(SURVEYS / "touchpoints.yaml")
-    load_instrument(session, read_instrument(ROOT / "tests" / "data" / "shop-case.yaml", taxonomy))
-    session.flush()
     version = session.exec(select(InstrumentVersion).where(
-        InstrumentVersion.instrument_id == "shop-case")).one()
+        InstrumentVersion.instrument_id == instrument_id)
+        .order_by(InstrumentVersion.version.desc())).first()
     user = session.exec(select(User).where(User.username == shopper)).one()
     store = session.exec(select(Store).where(Store.code == store_code)).one()
     assignment = Assignment(instrument_version_id=version.id, store_id=store.id, shopper_id=user.id,

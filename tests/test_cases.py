@@ -155,3 +155,20 @@ def test_a_case_outside_scope_cannot_be_closed(client, app, auth, role):
 
 def test_logged_out_users_are_sent_to_login(client, app):
     assert client.get("/cases/").status_code == 302
+
+
+@pytest.mark.parametrize(("zone", "shift"), [("Asia/Shanghai", 8), ("Europe/London", 0)])
+def test_case_times_are_shown_on_the_stores_clock(client, app, auth, zone, shift):
+    from datetime import UTC, datetime
+
+    app.config["TIME_ZONE"] = zone
+    case = open_case(app, client, nps="3")
+    with app.app_context(), new_session() as session:
+        stored = session.get(FollowUpCase, case.id)
+        stored.due_at = datetime(2026, 1, 15, 20, 30, tzinfo=UTC)
+        session.add(stored)
+        session.commit()
+    auth.as_role("manager")
+    expected = f"2026-01-{15 + (20 + shift) // 24:02d} {(20 + shift) % 24:02d}:30"
+    assert expected in text_of(client.get("/cases/"))
+    assert expected in text_of(client.get(f"/cases/{case.id}"))

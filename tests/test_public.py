@@ -239,6 +239,9 @@ def test_bad_codes_get_a_friendly_page_and_a_4xx(client, app, make, status, word
 def test_a_single_use_code_answers_once(client, app):
     token = single_use_token(app)
     assert answer(client, token).status_code == 303
+    back = client.get(f"/s/{token}")  # "back" from the thank-you page: the thank-you page
+    assert back.status_code == 303 and "/thanks" in back.headers["Location"]
+    client.delete_cookie("tp_answered", path="/s/")  # later, from the same phone
     again = client.get(f"/s/{token}")
     assert again.status_code == 410 and "已被使用" in text_of(again)
     other_phone = app.test_client()
@@ -262,6 +265,7 @@ def test_a_single_use_code_opened_twice_then_sent_twice_stores_once(app):
 def test_a_store_code_limits_repeat_answers_from_one_phone(client, app):
     token = token_for(app)
     assert answer(client, token).status_code == 303
+    client.delete_cookie("tp_answered", path="/s/")  # not a "back": a new visit
     repeat = answer(client, token)
     assert repeat.status_code == 429 and "已经回答过" in text_of(repeat)
     assert answer(app.test_client(), token).status_code == 303  # another phone

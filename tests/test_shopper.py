@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from PIL import Image
 from sqlmodel import func, select
 
@@ -247,8 +248,10 @@ def test_returned_report_goes_back_and_can_be_resubmitted(app, client, auth, sho
 def test_returning_needs_a_comment(client, auth, shopper):
     post(client, shopper, "", COMPLETE)
     _id, decided = _review(client, auth, "return", "")
-    assert decided.status_code == 302
-    assert "退回" in client.get(decided.headers["Location"]).get_data(as_text=True)
+    assert decided.status_code == 422  # said next to the comment box, nothing decided
+    page = BeautifulSoup(decided.get_data(as_text=True), "html.parser")
+    assert "退回报告时请说明" in page.select_one("#comment-error").get_text()
+    assert page.select_one("#comment")["aria-invalid"] == "true"
 
 
 ACCESS = [

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, make_response, render_template, request
+from flask import Blueprint, abort, current_app, g, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import actions, charts, dashboard, db, exports
+from .. import actions, cases, charts, dashboard, db, exports
 from .. import queries_dashboard as q
 from ..auth import roles_required
 from ..domain.ranking import recent_periods
@@ -24,23 +24,62 @@ from ..shopping import stored_evidence
 bp = Blueprint("manager", __name__, url_prefix="/manager")
 
 
-def _filters() -> dashboard.Filters:
+def _filters(*, lenient: bool = True) -> dashboard.Filters:
+    """The request's filters. On a page (lenient), a bad value is dropped and explained next to
+    its field (`g.filter_errors`, answered with 400); exports refuse it outright."""
     session = db.session()
     visible = visible_store_ids(session, current_user)
+    args = request.args.copy()
     try:
-        return dashboard.parse_filters(session, current_user, request.args, visible=visible,
+        return _parse(session, args, visible)
+    except dashboard.BadFilter as error:
+        if not lenient:
+            abort_with(400, _("These filters are not valid. Please choose them again."))
+        g.filter_errors = _filter_problems(str(error), args)
+        for name in g.filter_errors:
+            args.pop(name, None)
+        if "to" in g.filter_errors or "from" in g.filter_errors:
+            args.pop("from", None), args.pop("to", None)
+        try:
+            return _parse(session, args, visible)
+        except dashboard.BadFilter:
+            abort_with(400, _("These filters are not valid. Please choose them again."))
+
+
+def _parse(session, args, visible) -> dashboard.Filters:
+    try:
+        return dashboard.parse_filters(session, current_user, args, visible=visible,
                                        today=date.today(),
                                        default_k=current_app.config.get("SHRINKAGE_K", 5))
-    except dashboard.BadFilter:
-        abort_with(400, _("These filters are not valid. Please choose them again."))
     except dashboard.Forbidden:
         abort(403)
     except dashboard.NotFound:
         abort(404)
 
 
+def _filter_problems(code: str, args) -> dict[str, str]:
+    """Which field is wrong, with what to do about it, in the manager's words."""
+    if code == "k":
+        return {"k": _("Enter a whole number from 0 to 1000.")}
+    if code != "period":
+        allowed = {"stage": dashboard.STAGES, "kind": dashboard.KINDS}
+        return {name: _("Choose one of the listed values.") for name in allowed
+                if args.get(name) and args.get(name) not in allowed[name]}
+    if args.get("period"):
+        return {"period": _("Choose a period from the list.")}
+    days = {}
+    for name in ("from", "to"):
+        try:
+            days[name] = date.fromisoformat(args.get(name) or "")
+        except ValueError:
+            return {name: _("Enter a date, for example 2025-03-31.")}
+    if days["to"] < days["from"]:
+        return {"to": _("The end date is before the start date.")}
+    return {"to": _("A date range can cover at most three years.")}
+
+
 TITLES = {
-    "board": lambda: _("Short board"), "league": lambda: _("Store league"),
+    "board": lambda: _("Weakest touchpoints"), "league": lambda: _("Store league"),
     "heatmap": lambda: _("Heat map"), "trends": lambda: _("Trends"),
     "touchpoint": lambda: _("Drill-down"), "item": lambda: _("Drill-down"),
     "response": lambda: _("Response"),
@@ -60,8 +99,10 @@ def _render(name: str, f: dashboard.Filters, **context):
         scope_stores=sorted(stores.values(), key=lambda sr: sr[0].code),
     )
     partial = request.headers.get("HX-Request") and request.headers.get("HX-Target") == "dash"
-    page = render_template("manager/_dash.html" if partial else "manager/page.html", **context)
-    response = make_response(page)
+    errors = g.get("filter_errors") or {}
+    page = render_template("manager/_dash.html" if partial else "manager/page.html",
+                           filter_errors=errors, **context)
+    response = make_response(page, 400 if errors else 200)
     response.headers["Vary"] = "HX-Request, HX-Target"
     return response
 
@@ -97,11 +138,24 @@ def index():
         {"label": board.labels[r.touchpoint_id].get(locale) or r.touchpoint_id, "mean": r.mean,
          "ci": r.stats.ci90, "target": r.target, "best": r.best_quartile, "small": r.small}
         for r in board.rows], title=_("Touchpoints, weakest first"))
+    weakest = next((r for r in board.rows if r.rank), None)
+    weakest_stores = [board.stores[s.store_id][0].code for s in weakest.weakest_stores] if weakest else []
+    open_cases = cases.counts(db.session(), _scope_store_ids(f))["open"]
     visible = visible_store_ids(db.session(), current_user)
     settings = actions.Settings.of(current_app.config)
-    return _render("board", f, board=board, board_chart=chart,
+    return _render("board", f, board=board, board_chart=chart, weakest=weakest,
+                   weakest_stores=weakest_stores, open_cases=open_cases,
                    action_counts=actions.counts_by_region(db.session(), visible),
                    stale_actions=actions.stale_actions(db.session(), visible, settings=settings))
+
+
+def _scope_store_ids(f: dashboard.Filters) -> set[int] | None:
+    """The stores the board covers (None: the whole network)."""
+    if f.scope.store_ids is not None:
+        return set(f.scope.store_ids)
+    if f.scope.region_id is not None:
+        return stores_below(db.session(), [f.scope.region_id])
+    return None
 
 
 @bp.route("/league")
@@ -196,7 +250,7 @@ def dashboard_labels() -> dict:
 def export(what: str, fmt: str):
     if what not in ("ranking", "responses") or fmt not in ("csv", "xlsx"):
         abort(404)
-    f = _filters()
+    f = _filters(lenient=False)
     if what == "ranking":
         board = dashboard.build_board(db.session(), f, small_n=current_app.config["SMALL_SAMPLE"])
         locale = "en" if _locale() == "en" else "zh"

@@ -9,6 +9,7 @@ with a 4xx status. Pages are gzip-compressed here and carry their CSS inline: on
 from __future__ import annotations
 
 import gzip
+import hashlib
 import secrets
 import uuid as uuid_module
 
@@ -134,8 +135,21 @@ def _device_cookie(response, value: str, *, new: bool):
     return response
 
 
+ANSWERED_COOKIE = "tp_answered"
+BACK_SECONDS = 900  # long enough for a "back" from the thank-you page, short of a new visit
+
+
+def _answered_mark(token: str) -> str:
+    """Which code this phone answered last, without keeping the code itself in a cookie."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
 @bp.route("/<token>", methods=["GET"])
 def survey(token: str):
+    # Back from the thank-you page: show it again, not a fresh form or a browser error.
+    mark, _sep, answer = request.cookies.get(ANSWERED_COOKIE, "").partition(":")
+    if answer and mark == _answered_mark(token):
+        return redirect(url_for("public.thanks", token=token, r=answer), 303)
     target = public_survey.resolve(db.session(), token)
     page = current_app.make_response(_page(token, target, uuid=str(uuid_module.uuid4())))
     cookie = request.cookies.get(DEVICE_COOKIE)
@@ -157,6 +171,9 @@ def submit(token: str):
                                    device=public_survey.device_hash(device),
                                    config=current_app.config)
     done = redirect(url_for("public.thanks", token=token, r=outcome.response.uuid), 303)
+    done.set_cookie(ANSWERED_COOKIE, f"{_answered_mark(token)}:{outcome.response.uuid}",
+                    max_age=BACK_SECONDS, httponly=True,
+                    samesite="Lax", path=f"{bp.url_prefix}/")
     return _device_cookie(done, device, new=cookie is None)
 
 

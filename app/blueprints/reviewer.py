@@ -51,8 +51,11 @@ def get_report_or_404(response_id: int) -> Response:
 @bp.route("/r/<int:response_id>")
 @roles_required("reviewer", "admin")
 def show(response_id: int):
+    return _page(get_report_or_404(response_id), DecisionForm())
+
+
+def _page(response, form):
     session = db.session()
-    response = get_report_or_404(response_id)
     version = session.get(InstrumentVersion, response.instrument_version_id)
     return render_template(
         "reviewer/show.html", response=response, version=version, instrument=definition(version),
@@ -60,7 +63,7 @@ def show(response_id: int):
         shopper=session.get(User, response.shopper_id) if response.shopper_id else None,
         answers=stored_answers(session, response.id), scores=stored_scores(session, response.id),
         evidence=shopping.stored_evidence(session, response.id),
-        labels=queries.touchpoint_labels(session), form=DecisionForm(),
+        labels=queries.touchpoint_labels(session), form=form,
         history=history(session, response.id),
         positions=_positions(response, session.get(Store, response.store_id)),
         flag_m=current_app.config["VISIT_DISTANCE_FLAG_M"],
@@ -90,8 +93,9 @@ def decide(response_id: int):
     if not form.validate() or action not in ("approve", "return"):
         abort(400)
     if action == "return" and not (form.comment.data or "").strip():
-        flash(_("Say what the shopper should change when returning a report."), "error")
-        return redirect(url_for("reviewer.show", response_id=response.id))
+        # said next to the comment box, where the reviewer is, not at the top of the page
+        form.comment.errors = [_("Say what the shopper should change when returning a report.")]
+        return _page(response, form), 422
     try:
         review.decide(db.session(), response, current_user, approve=action == "approve",
                       comment=form.comment.data or "",

@@ -22,8 +22,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import db, queries, shopping
+from ..assets import cache_name
 from ..auth import roles_required
-from ..config import ROOT
 from ..domain.geo import parse_position
 from ..domain.item_types import is_time_of_day
 from ..errors import abort_with
@@ -31,7 +31,6 @@ from ..forms.checklist import build_form, check, field_name, raw_answers
 from ..models import Assignment, Store
 from ..photos import PhotoError, store_photo
 from ..responses import history, stored_answers, stored_scores
-from ..static_files import service_worker_source
 from ..storage import storage
 
 bp = Blueprint("shopper", __name__, url_prefix="/shopper")
@@ -272,11 +271,27 @@ def upload_photo():
                    thumb=url_for("reviewer.photo", sha256=stored.sha256, thumb=1)), 201
 
 
+# What the service worker keeps from its first start: every script and stylesheet the shopper's
+# pages load, so a checklist cached by the list opens offline with all it needs.
+PRECACHE_STATIC = ("css/app.css", "vendor/htmx.min.js", "js/store.js", "js/show_if.js",
+                   "js/checklist.js", "js/register-sw.js", "js/shopper-list.js", "js/logout.js",
+                   "js/visit-geo.js")
+
+
 @bp.route("/sw.js")
 def service_worker():
-    """Served from /shopper/ so that it may control the shopper's pages."""
-    source = (ROOT / "static" / "js" / "sw.js").read_text()
-    response = current_app.response_class(service_worker_source(source),
-                                          mimetype="text/javascript")
+    """Served from /shopper/ so that it may control the shopper's pages; rendered so that it
+    names the files by their current URLs and its cache by their content hash."""
+    precache = [url_for("static", filename=name) for name in PRECACHE_STATIC]
+    precache.append(url_for("shopper.offline"))
+    body = render_template("shopper/sw.js", cache_name=cache_name(), precache=precache)
+    response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@bp.route("/offline")
+def offline():
+    """Shown by the service worker for a page that was never kept on this phone. Public and
+    the same for everyone: it is cached once and holds nothing personal."""
+    return render_template("shopper/offline.html")

@@ -1,28 +1,30 @@
-// The shopper's checklist: every answer is kept on the phone at once (localStorage) and sent
-// to the server with htmx when online; show_if runs on the same parsed tree as the server;
-// a submission made offline is queued and sent when the connection returns. Vanilla, no build.
+// The shopper's checklist: every answer and photo is written to the phone (IndexedDB, via
+// store.js) and saved to the server with htmx when online; the header says only what is true.
+// show_if runs on the same parsed tree as the server; a report submitted offline is queued in
+// the outbox and sent by whichever page (or the service worker) is running when the connection
+// returns. Vanilla, no build.
 (function () {
   "use strict";
   var form = document.getElementById("checklist");
   var dataEl = document.getElementById("checklist-data");
-  if (!form || !dataEl) return;
+  var store = window.tpStore;
+  if (!form || !dataEl || !store) return;
   var data = JSON.parse(dataEl.textContent);
   var msg = data.messages;
-  var key = "tp-draft:" + data.assignment;
+  var assignment = data.assignment;
   var stateEl = document.getElementById("save-state");
-  var banner = document.getElementById("offline-banner");
+  var toastEl = document.getElementById("offline-banner");
+  var submitButton = document.getElementById("submit-report");
   var csrf = form.querySelector("input[name=csrf_token]").value;
   var uuidInput = form.querySelector("input[name=uuid]");
   var items = Array.prototype.slice.call(form.querySelectorAll(".item[data-item]"));
   var saveTimer = null, retryTimer = null, sending = false;
+  var draft = { dirty: false, pending: false, queuedAt: null };
+  var photos = {};        // field name -> Blob kept on the phone until uploaded
+  var localFailed = false;
+  var finished = false;   // sent: nothing more is written for this report
 
   // ---- the draft on this phone -------------------------------------------------------
-  function read() {
-    try { return JSON.parse(localStorage.getItem(key)) || null; } catch (e) { return null; }
-  }
-  function write() {
-    try { localStorage.setItem(key, JSON.stringify(draft)); } catch (e) { /* quota: server copy */ }
-  }
   function fields() {
     var out = {};
     new FormData(form).forEach(function (value, name) {
@@ -32,26 +34,28 @@
   }
   function apply(values) {
     Object.keys(values).forEach(function (name) {
-      var inputs = form.querySelectorAll('[name="' + name + '"]');
-      Array.prototype.forEach.call(inputs, function (input) {
+      Array.prototype.forEach.call(form.querySelectorAll('[name="' + name + '"]'), function (input) {
         if (input.type === "radio") input.checked = input.value === values[name];
-        else input.value = values[name];
+        else if (input.type !== "file") input.value = values[name];
       });
     });
   }
-
-  var draft = read();
-  if (draft && (draft.uuid === uuidInput.value || !data.hasResponse)) {
-    uuidInput.value = draft.uuid;
-    // radios that are not in the draft were unset on the phone: clear them first
-    Array.prototype.forEach.call(form.querySelectorAll("input[type=radio]"), function (r) {
-      if (!(r.name in draft.fields)) r.checked = false;
-    });
-    apply(draft.fields);
-  } else {
-    draft = { uuid: uuidInput.value, fields: fields(), photos: {}, dirty: false, pending: false };
+  function record() {
+    return { assignment: assignment, uuid: uuidInput.value, fields: fields(), dirty: draft.dirty,
+      pending: draft.pending, queuedAt: draft.queuedAt, submitUrl: form.action, photoUrl: data.photoUrl,
+      csrf: csrf, store: data.store, updatedAt: Date.now() };
   }
-  draft.photos = draft.photos || {};
+  // Resolves true once the draft is on the disk; false (and says so, in red) when it is not.
+  function write() {
+    if (finished) return Promise.resolve(true);
+    return store.putDraft(record()).then(function () { localFailed = false; return true; }, function () {
+      localFailed = true; notSaved(); return false;
+    });
+  }
+  function notSaved() {
+    setState(msg.notSavedShort, "error");
+    toast(msg.notSaved, "error");
+  }
 
   var evaluate = window.showIf.evaluate;  // static/js/show_if.js: the server's rules
   function answerOf(el) {
@@ -61,14 +65,18 @@
       var checked = el.querySelector('input[type=radio][name="item_' + id + '"]:checked');
       raw = checked ? checked.value : "";
     } else raw = input ? input.value : "";
-    if (raw === undefined || raw === "") return type === "photo" && draft.photos["item_" + id] ? "pending" : null;
+    if (raw === undefined || raw === "") return type === "photo" && photos["item_" + id] ? "pending" : null;
     if (raw !== "na" && (type === "scale" || type === "nps" || type === "number")) {
       var n = Number(raw); return isNaN(n) ? raw : n;
     }
     return raw;
   }
+  function hasEvidence(id) {
+    var name = "evidence_" + id, input = form.querySelector('input[name="' + name + '"]');
+    return !!((input && input.value) || photos[name]);
+  }
 
-  // ---- visibility, progress, save state -------------------------------------------------
+  // ---- visibility, progress (answers and required photos of the items shown now) -----------
   function refresh() {
     var shown = {}, done = 0, total = 0;
     items.forEach(function (el) {
@@ -79,12 +87,15 @@
       var answer = answerOf(el);
       if (answer !== null) shown[id] = answer;
       if (el.hasAttribute("data-required")) { total += 1; if (answer !== null) done += 1; }
+      if (el.hasAttribute("data-evidence-required")) { total += 1; if (hasEvidence(id)) done += 1; }
     });
     var pct = total ? Math.round(100 * done / total) : 100;
     document.getElementById("progress-bar").style.width = pct + "%";
-    document.querySelector("[role=progressbar]").setAttribute("aria-valuenow", pct);
-    document.getElementById("progress-text").textContent =
-      msg.progress.replace("{done}", done).replace("{total}", total);
+    var bar = document.querySelector("[role=progressbar]");
+    bar.setAttribute("aria-valuenow", pct);
+    var text = msg.progress.replace("{done}", done).replace("{total}", total);
+    document.getElementById("progress-text").textContent = text;
+    bar.setAttribute("aria-valuetext", text);
     return shown;
   }
   function setState(text, kind) {
@@ -93,38 +104,62 @@
     span.className = "state " + kind; span.dataset.state = kind; span.textContent = text;
     stateEl.appendChild(span);
   }
-  function showBanner(text) { banner.textContent = text; banner.hidden = !text; }
+  function toast(text, kind) {
+    toastEl.textContent = text || "";
+    toastEl.className = "toast" + (kind ? " " + kind : "");
+    toastEl.hidden = !text;
+  }
+  function button(kind) {
+    submitButton.dataset.state = kind;
+    submitButton.textContent = msg["button_" + kind];
+    submitButton.setAttribute("aria-disabled", kind === "ready" ? "false" : "true");
+  }
 
   // ---- autosave -----------------------------------------------------------------------
   function changed(event) {
-    if (event && event.target && event.target.type === "file") return;
-    draft.fields = fields(); draft.dirty = true; write();
+    var target = event && event.target;
+    if (target && target.type === "file") return;
+    if (draft.pending) { draft.pending = false; draft.queuedAt = null; button("ready"); toast(""); }
+    draft.dirty = true;
     refresh();
-    setState(msg.local, "local");
-    clearError(event && event.target && event.target.closest(".item"));
-    clearTimeout(saveTimer);
-    saveTimer = setTimeout(sync, 400);
+    clearError(target && target.closest && target.closest(".item"));
+    setState(msg.saving, "saving");
+    write().then(function (ok) {
+      if (!ok) return;
+      if (!navigator.onLine) setState(msg.local, "local");
+      clearTimeout(saveTimer);
+      saveTimer = setTimeout(sync, 300);
+    });
   }
   function sync() {
-    if (!draft.dirty || !navigator.onLine || !window.htmx) return;
-    draft.savingAt = Date.now();
+    if (!draft.dirty || !window.htmx) return;
+    if (!navigator.onLine) { if (!localFailed) setState(msg.local, "local"); return; }
     window.htmx.trigger(form, "tp:save");
   }
   form.addEventListener("change", changed);
-  form.addEventListener("input", function (e) { if (e.target.tagName === "TEXTAREA" || e.target.type === "number" || e.target.type === "text") changed(e); });
+  form.addEventListener("input", function (e) {
+    if (e.target.tagName === "TEXTAREA" || e.target.type === "number" || e.target.type === "text") changed(e);
+  });
   document.body.addEventListener("htmx:beforeSwap", function (e) {
-    if (e.detail.requestConfig && e.detail.requestConfig.elt === form && (e.detail.xhr.status === 400 || e.detail.xhr.status === 409)) {
+    if (e.detail.requestConfig && e.detail.requestConfig.elt === form &&
+        (e.detail.xhr.status === 400 || e.detail.xhr.status === 409)) {
       e.detail.shouldSwap = true; e.detail.isError = false;
     }
+  });
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target !== stateEl) return;
+    var span = stateEl.querySelector(".state.error");
+    if (span) { toast(span.textContent.trim(), "error"); span.textContent = msg.notSavedShort; }
   });
   document.body.addEventListener("htmx:afterRequest", function (e) {
     if (e.detail.elt !== form) return;
     if (e.detail.successful) { draft.dirty = false; write(); }
-    else if (!e.detail.xhr || e.detail.xhr.status === 0) setState(msg.local, "local");
+    else if (!e.detail.xhr || e.detail.xhr.status === 0) offlineState();
   });
-  document.body.addEventListener("htmx:sendError", function () { setState(msg.local, "local"); });
+  document.body.addEventListener("htmx:sendError", offlineState);
+  function offlineState() { if (localFailed) notSaved(); else setState(msg.local, "local"); }
 
-  // ---- photos: downscaled on the phone, kept until uploaded ------------------------------
+  // ---- photos: downscaled on the phone, kept as Blobs until uploaded -----------------------
   function downscale(file) {
     return new Promise(function (resolve, reject) {
       var img = new Image(), url = URL.createObjectURL(file);
@@ -133,7 +168,8 @@
         var c = document.createElement("canvas");
         c.width = Math.round(img.naturalWidth * s); c.height = Math.round(img.naturalHeight * s);
         c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
-        URL.revokeObjectURL(url); resolve(c.toDataURL("image/jpeg", 0.82));
+        URL.revokeObjectURL(url);
+        c.toBlob(function (blob) { if (blob) resolve(blob); else reject(new Error("image")); }, "image/jpeg", 0.82);
       };
       img.onerror = function () { URL.revokeObjectURL(url); reject(new Error("image")); };
       img.src = url;
@@ -143,37 +179,45 @@
     var input = form.querySelector('[data-photo-for="' + name + '"]');
     return input && input.closest("fieldset").querySelector("img.thumb");
   }
-  function uploadPhoto(name) {
-    return fetch(draft.photos[name]).then(function (r) { return r.blob(); }).then(function (blob) {
-      var body = new FormData(); body.append("photo", blob, "photo.jpg");
-      return fetch(data.photoUrl, { method: "POST", body: body, credentials: "same-origin",
-        headers: { "X-CSRFToken": csrf, "Accept": "application/json" } });
-    }).then(function (r) {
-      if (!r.ok) throw new Error("upload " + r.status);
-      return r.json();
-    }).then(function (json) {
-      form.querySelector('input[name="' + name + '"]').value = json.sha256;
-      delete draft.photos[name];
-      draft.fields = fields(); draft.dirty = true; write(); sync();
+  function showThumb(name, blob) {
+    var img = thumbFor(name);
+    if (!img) return;
+    if (img.dataset.objectUrl) URL.revokeObjectURL(img.dataset.objectUrl);
+    img.dataset.objectUrl = URL.createObjectURL(blob);
+    img.src = img.dataset.objectUrl; img.hidden = false;
+  }
+  function upload(name) {
+    return store.uploadPhoto({ assignment: assignment, name: name, blob: photos[name] }, csrf).then(function (answer) {
+      form.querySelector('input[name="' + name + '"]').value = answer.sha256;
+      delete photos[name];
+      draft.dirty = true;
+      return write().then(sync);
     });
   }
   form.addEventListener("change", function (e) {
     var input = e.target;
     if (input.type !== "file" || !input.files.length) return;
-    var name = input.dataset.photoFor;
-    downscale(input.files[0]).then(function (dataUrl) {
-      draft.photos[name] = dataUrl; write();
-      var img = thumbFor(name); if (img) { img.src = dataUrl; img.hidden = false; }
-      clearError(input.closest(".item")); refresh();
-      setState(msg.local, "local");
-      if (navigator.onLine) uploadPhoto(name).catch(function () {});
-    }).catch(function () { showBanner(msg.photoFailed); });
-  });
-  Object.keys(draft.photos).forEach(function (name) {
-    var img = thumbFor(name); if (img) { img.src = draft.photos[name]; img.hidden = false; }
+    var name = input.dataset.photoFor, item = input.closest(".item");
+    downscale(input.files[0]).then(function (blob) {
+      return store.checkSpace(blob.size).then(function (room) {
+        if (!room) throw new Error("full");
+        draft.dirty = true;
+        return store.putPhoto({ assignment: assignment, name: name, blob: blob, takenAt: Date.now() })
+          .then(function () { return write(); })
+          .then(function (ok) {
+            if (!ok) return;
+            photos[name] = blob;
+            showThumb(name, blob);
+            clearError(item); refresh();
+            setState(navigator.onLine ? msg.saving : msg.local, navigator.onLine ? "saving" : "local");
+            if (navigator.onLine) upload(name).catch(offlineState);
+          });
+      }).catch(function () { localFailed = true; setState(msg.notSavedShort, "error"); toast(msg.photoNotSaved, "error"); });
+    }, function () { toast(msg.photoFailed, "error"); });
+    input.value = "";
   });
 
-  // ---- submission: checked here, queued when offline, sent exactly once --------------------
+  // ---- submission: checked here, queued in the outbox, sent exactly once --------------------
   function clearError(el) {
     if (!el) return;
     el.classList.remove("has-error");
@@ -187,7 +231,10 @@
       var p = el.querySelector(".field-error"); p.textContent = errors[id]; p.hidden = false;
       first = first || el;
     });
-    if (first) { first.scrollIntoView({ block: "center" }); var f = first.querySelector("input,textarea"); if (f) f.focus({ preventScroll: true }); }
+    if (first) {
+      var f = first.querySelector("input,textarea,select");
+      if (f) f.focus(); else first.scrollIntoView({ block: "center" });
+    }
   }
   function missing() {
     var errors = {}, shown = refresh();
@@ -195,47 +242,94 @@
       if (el.hidden) return;
       var id = el.dataset.item;
       if (el.hasAttribute("data-required") && !(id in shown)) errors[id] = msg.required;
-      else if (el.hasAttribute("data-evidence-required")) {
-        var name = "evidence_" + id, input = form.querySelector('input[name="' + name + '"]');
-        if (!(input && input.value) && !draft.photos[name]) errors[id] = msg.photoRequired;
-      }
+      else if (el.hasAttribute("data-evidence-required") && !hasEvidence(id)) errors[id] = msg.photoRequired;
     });
     return errors;
   }
+  function queued() {
+    button("queued");
+    toast(msg.queued + " " + msg.queuedAt.replace("{time}", new Date(draft.queuedAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
+  }
   function trySubmit() {
     if (sending || !draft.pending) return;
-    if (!navigator.onLine) { showBanner(msg.queued); setState(msg.local, "local"); return; }
-    sending = true; showBanner(msg.sending);
-    var uploads = Object.keys(draft.photos).map(uploadPhoto);
-    Promise.all(uploads).then(function () {
-      return fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
-        headers: { "X-CSRFToken": csrf, "Accept": "application/json" } });
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (json) { return { r: r, json: json }; });
-    }).then(function (res) {
+    if (!navigator.onLine) { queued(); return; }
+    sending = true; button("sending"); toast(msg.sending);
+    store.flush(csrf).then(function (results) {
       sending = false;
-      if (res.r.ok) {
-        localStorage.removeItem(key);
-        window.location.assign(res.json.url || data.homeUrl);
-      } else if (res.r.status >= 400 && res.r.status < 500) {
-        draft.pending = false; write();
-        showBanner(res.json.message || msg.missing);
-        if (res.json.errors) showErrors(res.json.errors);
-      } else { showBanner(msg.queued); schedule(); }
-    }).catch(function () { sending = false; showBanner(msg.queued); setState(msg.local, "local"); schedule(); });
+      var mine = results.filter(function (r) { return r.assignment === assignment; })[0];
+      if (!mine) return store.getDraft(assignment).then(function (d) { if (!d) sent(data.reportUrl); else { queued(); schedule(); } });
+      if (mine.status === "sent") sent(mine.url);
+      else if (mine.status === "refused") {
+        draft.pending = false; button("ready");
+        toast(mine.message || msg.missing, "error");
+        showErrors(mine.errors || {});
+      } else { queued(); schedule(); }
+    });
+  }
+  function sent(url) {
+    finished = true; clearTimeout(retryTimer);
+    button("sent"); toast(msg.sent);
+    window.location.assign(url || data.reportUrl);
   }
   function schedule() { clearTimeout(retryTimer); retryTimer = setTimeout(trySubmit, 15000); }
+  function register() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.ready.then(function (reg) {
+      if (reg.sync) return reg.sync.register("tp-outbox");
+    }).catch(function () { /* no Background Sync: the pages retry */ });
+  }
   form.addEventListener("submit", function (e) {
     e.preventDefault();
+    if (submitButton.dataset.state !== "ready") return;
     var errors = missing();
-    if (Object.keys(errors).length) { showBanner(msg.missing); showErrors(errors); return; }
-    draft.fields = fields(); draft.pending = true; write();
-    trySubmit();
+    if (Object.keys(errors).length) { toast(msg.missing, "error"); showErrors(errors); return; }
+    draft.pending = true; draft.queuedAt = Date.now();
+    write().then(function (ok) {
+      if (!ok && !navigator.onLine) { draft.pending = false; return; }
+      register();
+      trySubmit();
+    });
   });
-  window.addEventListener("online", function () { sync(); trySubmit(); Object.keys(draft.photos).forEach(function (n) { if (!draft.pending) uploadPhoto(n).catch(function () {}); }); });
-  window.addEventListener("offline", function () { setState(msg.local, "local"); });
+  window.addEventListener("online", function () {
+    if (draft.pending) trySubmit();
+    else {
+      sync();
+      Object.keys(photos).forEach(function (n) { upload(n).catch(offlineState); });
+    }
+  });
+  window.addEventListener("offline", function () { if (!draft.pending) offlineState(); });
+  if (navigator.serviceWorker) {
+    navigator.serviceWorker.addEventListener("message", function (e) {
+      if (e.data && e.data.type === "tp-sent" && e.data.assignment === assignment) sent(e.data.url);
+    });
+  }
 
+  // ---- start: move old localStorage drafts, then restore this checklist's draft --------------
+  button("ready");
+  store.persist();
+  store.migrateLocalStorage().catch(function () { return 0; }).then(function () {
+    return Promise.all([store.getDraft(assignment), store.photosOf(assignment)]);
+  }).then(function (both) {
+    var saved = both[0];
+    if (saved && (saved.uuid === uuidInput.value || !data.hasResponse)) {
+      uuidInput.value = saved.uuid;
+      // radios that are not in the draft were unset on the phone: clear them first
+      Array.prototype.forEach.call(form.querySelectorAll("input[type=radio]"), function (r) {
+        if (!(r.name in saved.fields)) r.checked = false;
+      });
+      apply(saved.fields);
+      draft.dirty = !!saved.dirty; draft.pending = !!saved.pending; draft.queuedAt = saved.queuedAt;
+      both[1].forEach(function (p) { photos[p.name] = p.blob; showThumb(p.name, p.blob); });
+    }
+    return write();
+  }, function () { localFailed = true; notSaved(); }).then(function () {
+    refresh();
+    document.documentElement.dataset.draftReady = "1";
+    if (draft.pending) { queued(); trySubmit(); }
+    else if (draft.dirty && !localFailed) {
+      setState(msg.local, "local"); sync();
+      if (navigator.onLine) Object.keys(photos).forEach(function (n) { upload(n).catch(offlineState); });
+    }
+  });
   refresh();
-  if (draft.dirty) { setState(msg.local, "local"); sync(); }
-  if (draft.pending) { showBanner(msg.queued); trySubmit(); }
 })();

@@ -7,7 +7,7 @@
     .then(function () {
       // the page that registered the worker was fetched before it existed: store it now
       if (navigator.onLine && window.caches) {
-        return caches.open("tp-shopper-v1").then(function (cache) { return cache.add(location.href); });
+        return caches.open(me.dataset.cache).then(function (cache) { return cache.add(location.href); });
       }
     })
     .then(function () { document.documentElement.dataset.offlineReady = "1"; })

@@ -112,6 +112,7 @@ def test_no_page_breaks_the_content_security_policy(server, browser, seeded):
     manager.visit(f"{base}/nowhere", status=404)
     # htmx swaps inside the dashboard (filters change -> fragment)
     manager.visit(f"{base}/manager/heatmap")
+    manager.page.locator(".filter-box > summary").click()  # the filters sit behind one button
     manager.page.select_option("select[name=kind]", "customer_survey")
     manager.page.wait_for_load_state("networkidle")
     manager.collect("heat map after an htmx filter change")
