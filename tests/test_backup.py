@@ -56,10 +56,12 @@ def storage_app(app):
     return app
 
 
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY  # the SQLite online backup; the pg_dump one is tested below
 def test_sqlite_backup_restores_the_answers_and_the_photos(storage_app, tmp_path):
     app = storage_app
-    if not app.config["DATABASE_URL"].startswith("sqlite"):
-        pytest.skip("the SQLite backup runs on the SQLite backend (the PostgreSQL one below)")
     sha = _some_data(app)
     dest = tmp_path / "backup"
     with app.app_context():  # the app's engine stays open: an online backup
@@ -80,10 +82,9 @@ def test_sqlite_backup_restores_the_answers_and_the_photos(storage_app, tmp_path
         restored.extensions["engine"].dispose()
 
 
+@SQLITE_ONLY
 def test_backup_into_a_folder_twice_is_safe(storage_app, tmp_path):
     app = storage_app
-    if not app.config["DATABASE_URL"].startswith("sqlite"):
-        pytest.skip("exercised on the SQLite backend")
     _some_data(app)
     runner = app.test_cli_runner()
     for _ in range(2):
@@ -104,10 +105,9 @@ PG_TOOLS = shutil.which("pg_dump") and shutil.which("pg_restore")
 
 @pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL to dump")
 @pytest.mark.skipif(not PG_TOOLS, reason="pg_dump/pg_restore are not installed")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_postgres_dump_restores_into_another_database(storage_app, tmp_path):
     app = storage_app
-    if not app.config["DATABASE_URL"].startswith("postgresql"):
-        pytest.skip("the pg_dump backup runs on the PostgreSQL backend")
     _some_data(app)
     dest = tmp_path / "backup"
     result = app.test_cli_runner().invoke(args=["backup", str(dest)])
