@@ -87,6 +87,11 @@ class StoreEstimate:
     rank_high: int
     of: int  # number of stores ranked
     separable: bool  # False: every visit was by a shopper who saw no other store
+    group: Hashable = None  # the store's group (its region) when `fit` was given groups
+    group_rank: int = 0  # rank among the group's stores (1 = weakest), with its 90% interval
+    group_low: int = 0
+    group_high: int = 0
+    group_of: int = 0
 
     @property
     def surely_weak(self) -> bool:
@@ -182,17 +187,20 @@ def _fallback(total_var: float, mean: float, visits: int, k: float) -> Component
 
 def fit(stores: Sequence[Hashable], shoppers: Sequence[Hashable], scores: Sequence[float], *,
         components: Components | None = None, k: float | None = None, fallback_k: float = 5.0,
-        draws: int = DRAWS, seed: int = 0) -> Calibration:
+        draws: int = DRAWS, seed: int = 0, groups: dict | None = None) -> Calibration:
     """Calibrated, shrunken store scores with reliabilities and rank intervals, and shopper
-    effects. `k` (an admin's override) fixes σ²_visit / σ²_store instead of estimating it."""
+    effects. `k` (an admin's override) fixes σ²_visit / σ²_store instead of estimating it.
+    `groups` ({store: group}, e.g. its region) adds each store's rank within its group, with
+    an interval from the same posterior draws."""
     # One BLAS thread: the matrices are small enough, and threads spinning against a web
     # server's other work (or a busy CI machine) made a fit several times slower.
     with threadpool_limits(limits=1, user_api="blas"):
         return _fit(stores, shoppers, scores, components=components, k=k,
-                    fallback_k=fallback_k, draws=draws, seed=seed)
+                    fallback_k=fallback_k, draws=draws, seed=seed, groups=groups)
 
 
-def _fit(stores, shoppers, scores, *, components, k, fallback_k, draws, seed) -> Calibration:
+def _fit(stores, shoppers, scores, *, components, k, fallback_k, draws, seed, groups
+         ) -> Calibration:
     store_ids, s = _codes(stores)
     shopper_ids, p = _codes(shoppers)
     y = np.asarray(scores, dtype=float)
@@ -208,11 +216,14 @@ def _fit(stores, shoppers, scores, *, components, k, fallback_k, draws, seed) ->
                                 components.mean, components.visits, components.fallback)
     post = _posterior(s, p, y, n_stores, n_shoppers, components)
     rng = np.random.default_rng(seed)
-    low, high = _rank_interval(post, rng, draws)
+    group_ids, g = _codes([groups.get(sid) for sid in store_ids]) if groups else ([None], None)
+    low, high, group_low, group_high = _rank_interval(post, rng, draws, g)
     effect = post.store_effect
     order = np.lexsort((np.arange(n_stores), effect))
     rank = np.empty(n_stores, dtype=int)
     rank[order] = np.arange(1, n_stores + 1)
+    g = np.zeros(n_stores, dtype=np.int64) if g is None else g
+    group_rank, group_of = _ranks_within(effect, g), np.bincount(g)[g]
 
     visits = np.bincount(s, minlength=n_stores)
     raw = np.bincount(s, y, minlength=n_stores) / np.maximum(visits, 1)
@@ -222,7 +233,9 @@ def _fit(stores, shoppers, scores, *, components, k, fallback_k, draws, seed) ->
     store_rows = [
         StoreEstimate(store_ids[i], int(visits[i]), float(raw[i]), float(post.mean + effect[i]),
                       float(math.sqrt(post.store_pev[i])), float(reliability[i]), int(rank[i]),
-                      int(low[i]), int(high[i]), n_stores, bool(separable[i]))
+                      int(low[i]), int(high[i]), n_stores, bool(separable[i]),
+                      group_ids[g[i]], int(group_rank[i]), int(group_low[i]),
+                      int(group_high[i]), int(group_of[i]))
         for i in order
     ]
     shopper_rows = _shoppers(post, shopper_ids, p, reach)
@@ -310,13 +323,28 @@ def _refine(s, p, y, n_stores, n_shoppers, c: Components, *, rounds: int = 200,
     return c
 
 
+def _ranks_within(effect: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Each store's rank (1 = lowest effect) among the stores of its group."""
+    order = np.lexsort((np.arange(len(effect)), effect, group))
+    starts = np.searchsorted(group[order], group[order], side="left")
+    rank = np.empty(len(effect), dtype=np.int64)
+    rank[order] = np.arange(len(effect)) - starts + 1
+    return rank
+
+
 def _rank_interval(post: _Posterior, rng: np.random.Generator, draws: int,
-                   chunk: int = 200) -> tuple[np.ndarray, np.ndarray]:
+                   group: np.ndarray | None = None, chunk: int = 200) -> tuple[np.ndarray, ...]:
     """5th and 95th percentiles of each store's rank over exact posterior draws: (mean,
-    shoppers) from N(û, σ²v·S⁻¹), then each store given them, independently."""
+    shoppers) from N(û, σ²v·S⁻¹), then each store given them, independently. With `group`
+    codes, also the percentiles of its rank within its group (else copies of the first)."""
     n_stores = len(post.store_effect)
     draws = max(200, min(draws, 4_000_000 // max(n_stores, 1)))  # bounded time and memory
     ranks = np.empty((draws, n_stores), dtype=np.int32)  # one draw per row: sorts run along rows
+    within = np.empty((draws, n_stores), dtype=np.int32) if group is not None else None
+    if group is not None:  # columns ordered by group: a draw's sort by (group, effect)
+        by_group = np.argsort(group, kind="stable")
+        starts = np.searchsorted(group[by_group], group[by_group], side="left")
+        offset = (group[by_group] * 1e6).astype(np.float64)  # effects are far below 1e6 points
     places = np.broadcast_to(np.arange(1, n_stores + 1, dtype=np.int32), (chunk, n_stores))
     for start in range(0, draws, chunk):
         size = min(chunk, draws - start)
@@ -327,9 +355,17 @@ def _rank_interval(post: _Posterior, rng: np.random.Generator, draws: int,
         effect += post.visit_sd * rng.standard_normal((size, n_stores)) / np.sqrt(post.absorbed)
         np.put_along_axis(ranks[start:start + size], effect.astype(np.float32).argsort(axis=1),
                           places[:size], axis=1)
+        if within is not None:
+            keyed = effect[:, by_group] + offset  # groups apart, effects in order inside each
+            positions = keyed.argsort(axis=1)  # positions into by_group
+            place = (np.arange(n_stores) - starts[positions] + 1).astype(np.int32)
+            np.put_along_axis(within[start:start + size], by_group[positions], place, axis=1)
     low = np.percentile(ranks, 5, axis=0, method="lower")
     high = np.percentile(ranks, 95, axis=0, method="higher")
-    return low, high
+    if within is None:
+        return low, high, low, high
+    return (low, high, np.percentile(within, 5, axis=0, method="lower"),
+            np.percentile(within, 95, axis=0, method="higher"))
 
 
 def _shoppers(post: _Posterior, ids: list, p: np.ndarray, reach: np.ndarray

@@ -159,3 +159,21 @@ def test_more_visits_mean_a_more_reliable_store():
     few = [r.reliability for r in fitted.stores if r.visits == 2]
     many = [r.reliability for r in fitted.stores if r.visits == 8]
     assert max(few) < min(many)
+
+
+def test_ranks_within_regions_come_from_the_same_draws_and_cover_the_true_rank():
+    store, shopper, score, a = simulated(11, stores=160)
+    region = {s: s % 4 for s in range(160)}  # four regions of 40
+    fitted = calibration.fit(store, shopper, score, groups=region, seed=3)
+    covered = 0
+    for row in fitted.stores:
+        mates = [s for s in range(160) if region[s] == region[row.store]]
+        true_place = sorted(mates, key=lambda s: a[s]).index(row.store) + 1
+        covered += row.group_low <= true_place <= row.group_high
+        assert row.group == region[row.store] and row.group_of == 40
+        assert 1 <= row.group_low <= row.group_rank <= row.group_high <= 40
+        assert row.group_rank <= row.rank  # fewer stores below it in its region
+    for g in range(4):  # the point ranks of a region are its calibrated order
+        rows = sorted((r for r in fitted.stores if r.group == g), key=lambda r: r.calibrated)
+        assert [r.group_rank for r in rows] == list(range(1, 41))
+    assert covered / 160 > 0.8
