@@ -606,3 +606,95 @@ class ResponseEvent(SQLModel, table=True):
     actor_id: int | None = Field(default=None, foreign_key="user.id")
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     at: datetime = Field(default_factory=utcnow)
+
+
+# --- shopper calibration: stored fits (migration 0009, app/calibration/) ------------------
+
+CALIBRATION_STAGES = ("sales", "aftersales", "all")  # all: the overall score of both stages
+OVERALL = "overall"  # the measure of the overall score beside the touchpoints' ids
+
+
+class CalibrationFit(SQLModel, table=True):
+    """One fit of the calibration model for a stage and a period: what views read instead of
+    fitting (a fit of a large network takes seconds). Replaced in place by the next fit."""
+
+    __tablename__ = "calibration_fit"
+    __table_args__ = (UniqueConstraint("stage", "period_start", "period_end"),
+                      Index("ix_cfit_rolling", "stage", "rolling", "period_end"))
+    id: int | None = Field(default=None, primary_key=True)
+    stage: str = Field(max_length=16)
+    period_start: date
+    period_end: date
+    rolling: bool = False  # the dashboard's default window (the days up to period_end)
+    computed_at: datetime = Field(default_factory=utcnow)
+    data_read_at: datetime  # visits approved after this are not in the fit
+    data_stamp: str = Field(default="", max_length=120)  # what was read: unchanged -> no refit
+    visits: int = 0
+    stores: int = 0
+    shoppers: int = 0
+    seconds: float = 0.0
+
+
+class CalibrationComponent(SQLModel, table=True):
+    """Variance components of one measure (a touchpoint, or `overall`) in a fit, and what
+    follows from them: reliability now and the visits a reliability needs."""
+
+    __tablename__ = "calibration_component"
+    fit_id: int = Field(foreign_key="calibration_fit.id", primary_key=True)
+    measure: str = Field(primary_key=True, max_length=64)
+    store_var: float
+    shopper_var: float
+    visit_var: float
+    mean: float
+    visits: int
+    stores: int
+    fallback: bool = False  # too few data: the configured split (SHRINKAGE_K) was used
+    best_quartile: float | None = None  # 75th percentile of the calibrated store scores
+    reliability_now: float = 0.0  # at the mean visits per store of this fit
+    visits_for_70: int = 0
+    visits_for_80: int = 0
+
+
+class CalibrationStore(SQLModel, table=True):
+    """A store's calibrated score on one measure, with its raw mean and rank interval."""
+
+    __tablename__ = "calibration_store"
+    __table_args__ = (Index("ix_cstore_order", "fit_id", "measure", "calibrated"),
+                      Index("ix_cstore_store", "fit_id", "store_id"),
+                      {"sqlite_with_rowid": False})
+    fit_id: int = Field(foreign_key="calibration_fit.id", primary_key=True)
+    measure: str = Field(primary_key=True, max_length=64)
+    store_id: int = Field(primary_key=True)
+    region_id: int
+    visits: int
+    raw_mean: float
+    calibrated: float
+    sd: float
+    reliability: float
+    rank: int  # 1 = weakest of `ranked` stores in the network
+    rank_low: int  # 90% interval of the rank
+    rank_high: int
+    ranked: int
+    region_rank: int  # among the stores of its region
+    region_low: int
+    region_high: int
+    region_ranked: int
+    separable: bool = True  # False: its shoppers visited no other store
+    weakest: bool = False  # the whole rank interval lies in the network's bottom quarter
+
+
+class CalibrationShopper(SQLModel, table=True):
+    """A shopper's harshness on one measure: how many points below (negative) or above the
+    stores' deserved scores they mark, with a 90% interval."""
+
+    __tablename__ = "calibration_shopper"
+    __table_args__ = {"sqlite_with_rowid": False}
+    fit_id: int = Field(foreign_key="calibration_fit.id", primary_key=True)
+    measure: str = Field(primary_key=True, max_length=64)
+    shopper_id: int = Field(primary_key=True)
+    visits: int
+    stores: int
+    harshness: float
+    low: float
+    high: float
+    outlier: bool = False
