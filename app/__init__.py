@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         reviewer,
         shopper,
     )
+    from .calibration import views as calibration
     from .config import ROOT, check_production, dev_secret_key, from_environment
     from .extensions import csrf, htmx, limiter, login_manager
     from .network import views as network
@@ -79,4 +80,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(network.bp)
     app.register_blueprint(rounds.bp)
     app.register_blueprint(publishing.bp)
+    app.register_blueprint(calibration.bp)
     return app

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from .calibration.compute import refresh_after
 from .cases import as_utc
 from .domain.definitions import Instrument, Item
 from .domain.item_types import fraction
@@ -159,6 +160,8 @@ def decide(session: Session, appeal: Appeal, reviewer: User,
     appeal.overall_after = response.overall
     session.add(appeal)
     session.commit()
+    if overturned:  # re-scored: the stored calibration fits covering this visit are stale
+        refresh_after(session, [(response.stage, response.day)])
 
 
 # ---- lists -------------------------------------------------------------------------------

@@ -282,6 +282,9 @@ def worker_command(burst: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from .calibration.cli import group as calibration
+
+    app.cli.add_command(calibration)
     app.cli.add_command(backup_command)
     app.cli.add_command(actions_group)
     app.cli.add_command(network)

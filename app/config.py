@@ -53,7 +53,15 @@ def from_environment() -> dict:
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(INSTANCE / "storage")),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # whole request; a photo alone is capped lower
         "PHOTO_MAX_BYTES": 8 * 1024 * 1024,
-        "SHRINKAGE_K": float(os.environ.get("SHRINKAGE_K", "5")),  # empirical-Bayes prior weight
+        # shrinkage of store scores toward the network mean: estimated from the data by the
+        # shopper calibration (app/calibration/); SHRINKAGE_K is the fallback for thin data
+        # and for views before the first fit, SHRINKAGE_K_OVERRIDE (unset) fixes it for fits
+        "SHRINKAGE_K": float(os.environ.get("SHRINKAGE_K", "5")),
+        "SHRINKAGE_K_OVERRIDE": float(os.environ["SHRINKAGE_K_OVERRIDE"])
+        if os.environ.get("SHRINKAGE_K_OVERRIDE") else None,
+        # fits run in the background when data change or a page asks for a period (off: only
+        # `flask --app app calibration fit` computes them)
+        "CALIBRATION_AUTO": _flag("CALIBRATION_AUTO", "1"),
         # password guessing: attempts per address (storage shared via RATELIMIT_STORAGE_URI)
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
         "SMALL_SAMPLE": int(os.environ.get("SMALL_SAMPLE", "5")),

@@ -12,6 +12,8 @@ from datetime import date
 from sqlmodel import Session, select
 
 from . import queries_dashboard as q
+from .calibration import queries as cq
+from .calibration.queries import FitRef
 from .domain.item_types import NA, fraction
 from .domain.ranking import (
     BoardRow,
@@ -51,9 +53,10 @@ class Filters:
     period: Period
     stage: str
     kind: str
-    k: float
+    k: float  # the configured shrinkage (SHRINKAGE_K): raw figures before the first fit
     region: Region | None = None
     store: Store | None = None
+    calibration: FitRef | None = None  # the stored fit shown (mystery shops), if any
 
     @property
     def other_kind(self) -> str:
@@ -79,7 +82,9 @@ class Filters:
 
 def parse_filters(session: Session, user: User, args, *, visible: set[int] | None,
                   today: date, default_k: float) -> Filters:
-    """Read and check the filters; the scope never leaves what `visible` allows."""
+    """Read and check the filters; the scope never leaves what `visible` allows. The
+    shrinkage is not a filter: it comes from the data (the stored calibration fit), and
+    `default_k` (configuration) only serves before the first fit."""
     stage = args.get("stage") or STAGES[0]
     kind = args.get("kind") or KINDS[0]
     if stage not in STAGES or kind not in KINDS:
@@ -87,14 +92,8 @@ def parse_filters(session: Session, user: User, args, *, visible: set[int] | Non
     period = parse_period(args.get("period"), args.get("from"), args.get("to"), today=today)
     if period is None:
         raise BadFilter("period")
-    try:
-        k = float(args.get("k") or default_k)
-    except ValueError as error:
-        raise BadFilter("k") from error
-    if not 0 <= k <= 1000:
-        raise BadFilter("k")
     scope, region, store = _scope(session, user, args, visible)
-    return Filters(scope, period, stage, kind, k, region, store)
+    return Filters(scope, period, stage, kind, default_k, region, store)
 
 
 def _region_scope(session, region: Region, members: set[int]) -> Scope:
@@ -194,11 +193,24 @@ def build_board(session: Session, f: Filters, *, small_n: int, count: int = 3) -
             importance=moments[tp.id].correlation if tp.id in moments else None,
             weakest_stores=weakest_stores if len(weakest_stores) > 1 else [],
         ))
+    if f.calibration is not None:
+        _calibrated_board(session, f, rows, count)
     rows = rank_board(rows, small_n=small_n)
     labels = {tp.id: {"zh": tp.label_zh, "en": tp.label_en} for tp in tps}
     shown = {s.store_id for r in rows for s in r.weakest_stores}
     return Board(f, rows, labels, q.stores_with_regions(session, shown), store_count,
                  bool(items), sum(r.stats.n for r in rows))
+
+
+def _calibrated_board(session: Session, f: Filters, rows: list[BoardRow], count: int) -> None:
+    """Weakest stores and best quartiles from the stored fit: calibrated scores, and only
+    stores whose whole rank interval lies in the network's bottom quarter."""
+    weak = cq.weakest(session, f.calibration.id, f.scope, count)
+    components = cq.components(session, f.calibration.id)
+    for row in rows:
+        row.weakest_stores = weak.get(row.touchpoint_id, [])
+        found = components.get(row.touchpoint_id)
+        row.best_quartile = found.best_quartile if found else row.best_quartile
 
 
 # ---- league and heat map ----------------------------------------------------------------
@@ -207,13 +219,19 @@ def build_board(session: Session, f: Filters, *, small_n: int, count: int = 3) -
 @dataclass
 class League:
     touchpoint_id: str
-    rows: list
+    rows: list  # StoreScore (calibrated) or LeagueRow (raw shrunken means)
     network_mean: float | None
     target: float
+    calibrated: bool = False
 
 
 def build_league(session: Session, f: Filters, tp_id: str) -> tuple[League, dict]:
     target = _touchpoint(session, f.stage, tp_id).target
+    if f.calibration is not None:
+        rows = cq.league(session, f.calibration.id, tp_id, f.scope)
+        found = cq.components(session, f.calibration.id).get(tp_id)
+        stores = q.stores_with_regions(session, {r.store_id for r in rows})
+        return League(tp_id, rows, found.mean if found else None, target, True), stores
     net = _network(session, f, f.kind, tp_id)
     network_mean = Stats.total_of(net.per_store.get(tp_id, {}).values()).mean
     rows = league(_in_scope(f, net, tp_id), network_mean or 0.0, f.k)
@@ -221,18 +239,36 @@ def build_league(session: Session, f: Filters, tp_id: str) -> tuple[League, dict
     return League(tp_id, rows, network_mean, target), stores
 
 
+@dataclass(frozen=True)
+class HeatCell:
+    value: float  # calibrated score, or the shrunken mean before the first fit
+    raw: float | None  # raw mean
+    n: int
+
+
 @dataclass
 class HeatMap:
     touchpoints: list  # Touchpoint rows with data
     stores: list  # (Store, Region) weakest overall first
-    cells: dict  # (store id, tp) -> (Stats, shrunk)
+    cells: dict  # (store id, tp) -> HeatCell
     truncated: int = 0
+    calibrated: bool = False
 
 
 def build_heatmap(session: Session, f: Filters, *, limit: int = 60) -> HeatMap:
-    """The scope's `limit` weakest stores (mean of their shrunken touchpoint scores) by
-    touchpoint: stores are ordered in SQL, cells read for the shown stores only."""
+    """The scope's `limit` weakest stores by touchpoint: stores are ordered in SQL (by their
+    calibrated overall score, else the mean of their shrunken touchpoint scores), cells read
+    for the shown stores only."""
     tps = q.touchpoints(session, f.stage)
+    in_scope = q.scope_stats(session, kind=f.kind, scope=f.scope, **f.window())
+    shown_tps = [tp for tp in tps if in_scope.get(tp.id, Stats()).n]
+    if f.calibration is not None:
+        order, total = cq.store_order(session, f.calibration.id, f.scope, limit)
+        cells = {key: HeatCell(s.calibrated, s.raw_mean, s.visits) for key, s in
+                 cq.cells(session, f.calibration.id, set(order)).items()}
+        stores = q.stores_with_regions(session, set(order))
+        return HeatMap(shown_tps, [stores[sid] for sid in order], cells,
+                       max(0, total - limit), True)
     network = q.scope_stats(session, kind=f.kind, scope=Scope("network"), **f.window())
     priors = tuple(sorted((tp, s.mean) for tp, s in network.items() if s.n))
     order, total = q.store_order(session, kind=f.kind, scope=f.scope, priors=priors, k=f.k,
@@ -243,10 +279,9 @@ def build_heatmap(session: Session, f: Filters, *, limit: int = 60) -> HeatMap:
     for tp in tps:
         network_mean = network.get(tp.id, Stats()).mean
         for sid, s in per_store.get(tp.id, {}).items():
-            cells[(sid, tp.id)] = (s, shrink(s.n, s.mean, network_mean or 0.0, f.k))
-    in_scope = q.scope_stats(session, kind=f.kind, scope=f.scope, **f.window())
+            cells[(sid, tp.id)] = HeatCell(shrink(s.n, s.mean, network_mean or 0.0, f.k),
+                                           s.mean, s.n)
     stores = q.stores_with_regions(session, set(order))
-    shown_tps = [tp for tp in tps if in_scope.get(tp.id, Stats()).n]
     return HeatMap(shown_tps, [stores[sid] for sid in order], cells, max(0, total - limit))
 
 

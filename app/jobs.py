@@ -46,6 +46,34 @@ def enqueue(func: str | Callable, *args: Any, **kwargs: Any) -> str:
     return current_app.extensions["jobs"].start(path, args, kwargs)
 
 
+def enqueue_once(key: str, func: str | Callable, *args: Any, ttl: int = 3600) -> str | None:
+    """Like `enqueue`, but at most one job per `key` waits at a time (debouncing: a burst of
+    approvals asks for one refit). The key is released when the job starts, so a change made
+    while it runs queues one more. None when one was already waiting. A key left behind by a
+    worker that died expires after `ttl` seconds."""
+    path = _path_of(func)
+    _resolve(path)
+    if current_app.config.get("REDIS_URL"):
+        if not _redis(current_app).set(f"jobs:once:{key}", "1", nx=True, ex=ttl):
+            return None
+        return _queue(current_app).enqueue(
+            perform_once, args=(key, path, *args), result_ttl=RESULT_TTL,
+            failure_ttl=RESULT_TTL).id
+    return current_app.extensions["jobs"].start(path, args, {}, once=key)
+
+
+def perform_once(key: str, path: str, *args: Any) -> Any:
+    """What the worker runs for `enqueue_once`: release the key, then the job."""
+    def run():
+        _redis(current_app).delete(f"jobs:once:{key}")
+        return perform(path, *args)
+
+    if has_app_context():
+        return run()
+    with _worker_app().app_context():
+        return run()
+
+
 def status(job_id: str) -> JobStatus:
     if current_app.config.get("REDIS_URL"):
         from rq.exceptions import NoSuchJobError
@@ -153,16 +181,25 @@ class _InProcess:
         self.app = app
         self.lock = threading.Lock()
         self.jobs: dict[str, JobStatus] = {}
+        self.waiting: set[str] = set()  # keys of `enqueue_once` jobs not started yet
 
-    def start(self, path: str, args: tuple, kwargs: dict) -> str:
+    def start(self, path: str, args: tuple, kwargs: dict, once: str | None = None
+              ) -> str | None:
         job_id = str(uuid.uuid4())
         with self.lock:
+            if once is not None:
+                if once in self.waiting:
+                    return None
+                self.waiting.add(once)
             self.jobs[job_id] = JobStatus(job_id, "queued")
-        threading.Thread(target=self._run, args=(job_id, path, args, kwargs), daemon=True,
-                         name=f"job-{job_id}").start()
+        threading.Thread(target=self._run, args=(job_id, path, args, kwargs, once),
+                         daemon=True, name=f"job-{job_id}").start()
         return job_id
 
-    def _run(self, job_id: str, path: str, args: tuple, kwargs: dict) -> None:
+    def _run(self, job_id: str, path: str, args: tuple, kwargs: dict,
+             once: str | None = None) -> None:
+        with self.lock:
+            self.waiting.discard(once)
         self._set(JobStatus(job_id, "started"))
         with self.app.app_context():
             try:

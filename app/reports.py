@@ -62,8 +62,8 @@ def render(template: str, **context) -> bytes:
 
 def store_chart(card: scorecards.StoreCard, locale: str, *, pdf: bool) -> Markup:
     svg = charts.board_chart([
-        {"label": card_label(line.touchpoint, locale), "mean": line.stats.mean,
-         "ci": line.stats.ci90, "target": line.target, "best": line.network,
+        {"label": card_label(line.touchpoint, locale), "mean": line.score,
+         "ci": line.ci90, "target": line.target, "best": line.network,
          "small": line.stats.n < 2} for line in card.touchpoints], title=card.store.name)
     return _pdf_charts(svg) if pdf else svg
 
@@ -72,10 +72,23 @@ def card_label(tp, locale: str) -> str:
     return tp.label_en if locale == "en" else tp.label_zh
 
 
+def period_fits(session: Session, period: Period) -> dict:
+    """The stored calibration fits of the period ({stage: fit or None}; `all`: the overall
+    score), asking for the missing or stale ones to be computed."""
+    from datetime import date
+
+    from .calibration import fits
+    from .models import CALIBRATION_STAGES
+
+    return fits.for_stages(session, CALIBRATION_STAGES, period.start, period.end,
+                           today=date.today())
+
+
 def store_document(session: Session, store: Store, period: Period, *, locale: str = "zh"):
     config = current_app.config
     card = scorecards.store_card(session, store, period, k=config["SHRINKAGE_K"],
-                                 grades=config["GRADES"], with_failures=True)
+                                 grades=config["GRADES"], with_failures=True,
+                                 fits=period_fits(session, period))
     return render_document("reports/store_pdf.html", card=card,
                            chart=store_chart(card, locale, pdf=True),
                            trend=_pdf_charts(scorecards_trend(card)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from . import actions
+from .calibration.compute import refresh_after
 from .models import (
     ActionPhoto,
     Appeal,
@@ -46,6 +47,8 @@ def decide(session: Session, response: Response, reviewer: User, *, approve: boo
         actions.open_for_targets(session, settings=settings, month=response.day,
                                  store_ids={response.store_id})
     session.commit()
+    if approve:  # the stored calibration fits covering this visit are out of date
+        refresh_after(session, [(response.stage, response.day)])
 
 
 def may_see_photo(session: Session, user: User, sha256: str) -> bool:

@@ -19,11 +19,14 @@ from sqlmodel import Session, select
 
 from . import actions, cases
 from . import queries_dashboard as q
+from .calibration import queries as cq
+from .calibration.queries import FitRef, StoreScore
 from .domain import loop
 from .domain.item_types import fraction
 from .domain.ranking import Period, Stats, months_between, shrink
 from .instruments import definition
 from .models import (
+    OVERALL,
     Answer,
     CorrectiveAction,
     FollowUpCase,
@@ -48,6 +51,16 @@ class Rank:
     best: int
     worst: int
     of: int
+
+
+def calibrated_rank(score: StoreScore, *, region: bool = False) -> Rank:
+    """A stored calibrated rank (1 = weakest, with its 90% interval) turned best first."""
+    if region:
+        of, point, low, high = (score.region_ranked, score.region_rank, score.region_low,
+                                score.region_high)
+    else:
+        of, point, low, high = score.ranked, score.rank, score.rank_low, score.rank_high
+    return Rank(of + 1 - point, of + 1 - high, of + 1 - low, of)
 
 
 def ranks(stats_by_store: dict[int, Stats], prior: float, k: float) -> dict[int, Rank]:
@@ -185,10 +198,24 @@ class TouchpointLine:
     target: float
     region: float | None
     network: float | None
+    calibrated: StoreScore | None = None  # from the stage's stored fit
+
+    @property
+    def score(self) -> float | None:
+        """The calibrated score when there is one, else the raw mean."""
+        return self.calibrated.calibrated if self.calibrated else self.stats.mean
+
+    @property
+    def ci90(self) -> tuple[float, float] | None:
+        """90% interval of the score shown (the calibrated one's from its posterior)."""
+        if self.calibrated is None:
+            return self.stats.ci90
+        half = 1.645 * self.calibrated.sd
+        return max(0.0, self.score - half), min(100.0, self.score + half)
 
     @property
     def gap(self) -> float | None:
-        return None if self.stats.mean is None else self.stats.mean - self.target
+        return None if self.score is None else self.score - self.target
 
 
 @dataclass
@@ -208,10 +235,16 @@ class StoreCard:
     verified_actions: list = field(default_factory=list)
     open_cases: list = field(default_factory=list)
     failed_items: list = field(default_factory=list)
+    calibration: FitRef | None = None  # the fit of the overall score (stage `all`)
+    calibrated: StoreScore | None = None  # this store's calibrated overall score
+    mystery_shop: bool = True  # for the calibration note
 
 
 def store_card(session: Session, store: Store, period: Period, *, k: float,
-               grades=loop.DEFAULT_GRADES, with_failures: bool = False) -> StoreCard:
+               grades=loop.DEFAULT_GRADES, with_failures: bool = False,
+               fits: dict[str, FitRef | None] | None = None) -> StoreCard:
+    """The store's month. With stored calibration `fits` ({stage: fit}; `all` for the
+    overall score), grade and ranks come from its calibrated scores, raw means beside."""
     region = session.get(Region, store.region_id)
     window = {"start": period.start, "end": period.end}
     overall = overall_by_store(session, **window)
@@ -244,6 +277,7 @@ def store_card(session: Session, store: Store, period: Period, *, k: float,
         store, region, period, mine, loop.grade(mine.mean, grades), reg_ranks.get(store.id),
         net_ranks.get(store.id), lines, customer_measures(session, {store.id}, **window),
         case_kpis(session, {store.id}, **window), trend)
+    _calibrate_card(session, card, fits or {}, grades)
     rows = actions.listing(session, {store.id}, status="active")
     card.open_actions = rows
     card.verified_actions = [r for r in actions.listing(session, {store.id}, status="closed")
@@ -253,6 +287,24 @@ def store_card(session: Session, store: Store, period: Period, *, k: float,
     if with_failures:
         card.failed_items = failed_items(session, store.id, period)
     return card
+
+
+def _calibrate_card(session: Session, card: StoreCard, fits: dict, grades) -> None:
+    """Grade, ranks and touchpoint scores from the stored fits (one query for all of them)."""
+    card.calibration = fits.get("all")
+    found = {stage: fit for stage, fit in fits.items() if fit is not None}
+    if not found:
+        return
+    scores = cq.store_lines(session, {fit.id for fit in found.values()}, card.store.id)
+    if "all" in found:
+        card.calibrated = scores.get((found["all"].id, OVERALL))
+    if card.calibrated is not None:
+        card.grade = loop.grade(card.calibrated.calibrated, grades)
+        card.rank_network = calibrated_rank(card.calibrated)
+        card.rank_region = calibrated_rank(card.calibrated, region=True)
+    for line in card.touchpoints:
+        fit = found.get(line.touchpoint.stage)
+        line.calibrated = scores.get((fit.id, line.touchpoint.id)) if fit else None
 
 
 @dataclass(frozen=True)
@@ -301,29 +353,43 @@ def failed_items(session: Session, store_id: int, period: Period, limit: int = 4
 class LeagueLine:
     store: Store
     stats: Stats
-    shrunk: float
-    rank: Rank
+    shrunk: float  # the calibrated score with a fit, else the shrunken raw mean
+    rank: Rank | None  # None: visited after the stored fit was computed
     grade: str | None
     open_actions: int
     overdue_actions: int
+    calibrated: StoreScore | None = None
 
 
 def region_league(session: Session, region: Region, period: Period, *, k: float,
-                  grades=loop.DEFAULT_GRADES) -> list[LeagueLine]:
+                  grades=loop.DEFAULT_GRADES, fit: FitRef | None = None) -> list[LeagueLine]:
+    """The region's stores best first: by calibrated overall score (rank within the region
+    with its interval) when `fit` (stage `all`) is stored, else by shrunken raw means."""
     overall = overall_by_store(session, start=period.start, end=period.end)
     prior = Stats.total_of(overall.values()).mean or 0.0
     stores = {s.id: s for s in session.exec(select(Store).where(Store.region_id == region.id))}
     mine = {sid: s for sid, s in overall.items() if sid in stores}
-    placed = ranks(mine, prior, k)
+    calibrated = cq.overall_of(session, fit.id, set(mine)) if fit else {}
     a = CorrectiveAction
     open_counts = {sid: (int(o or 0), int(d or 0)) for sid, o, d in session.exec(
         select(a.store_id, func.count(), func.sum(case((a.due_at < utcnow(), 1), else_=0)))
         .where(a.status.in_(loop.ACTIVE), a.store_id.in_(set(stores) or {-1}))
         .group_by(a.store_id))}
-    lines = [LeagueLine(stores[sid], s, shrink(s.n, s.mean, prior, k), placed[sid],
-                        loop.grade(s.mean, grades), *open_counts.get(sid, (0, 0)))
-             for sid, s in mine.items()]
-    return sorted(lines, key=lambda line: line.rank.point)
+    if fit is None:
+        placed = ranks(mine, prior, k)
+        lines = [LeagueLine(stores[sid], s, shrink(s.n, s.mean, prior, k), placed[sid],
+                            loop.grade(s.mean, grades), *open_counts.get(sid, (0, 0)))
+                 for sid, s in mine.items()]
+        return sorted(lines, key=lambda line: line.rank.point)
+    lines = []
+    for sid, s in mine.items():
+        score = calibrated.get(sid)
+        value = score.calibrated if score else shrink(s.n, s.mean, prior, k)
+        lines.append(LeagueLine(
+            stores[sid], s, value, calibrated_rank(score, region=True) if score else None,
+            loop.grade(value, grades), *open_counts.get(sid, (0, 0)), score))
+    return sorted(lines, key=lambda line: (line.rank is None,
+                                           line.rank.point if line.rank else -line.shrunk))
 
 
 @dataclass
@@ -334,22 +400,26 @@ class RegionCard:
     boards: dict  # stage -> dashboard.Board
     heatmaps: dict  # stage -> dashboard.HeatMap
     overdue_actions: list
+    calibration: FitRef | None = None  # the fit of the overall score (stage `all`)
+    mystery_shop: bool = True
 
 
 def region_card(session: Session, region: Region, period: Period, *, k: float,
-                grades=loop.DEFAULT_GRADES, small_n: int = 5) -> RegionCard:
+                grades=loop.DEFAULT_GRADES, small_n: int = 5,
+                fits: dict[str, FitRef | None] | None = None) -> RegionCard:
     from . import dashboard
 
+    fits = fits or {}
     boards, heatmaps = {}, {}
     for stage in STAGES:
         f = dashboard.Filters(q.Scope("region", region_id=region.id), period, stage,
-                              "mystery_shop", k, region=region)
+                              "mystery_shop", k, region=region, calibration=fits.get(stage))
         boards[stage] = dashboard.build_board(session, f, small_n=small_n)
         heatmaps[stage] = dashboard.build_heatmap(session, f)
     stores = set(session.exec(select(Store.id).where(Store.region_id == region.id)))
     overdue = [r for r in actions.listing(session, stores, status="active") if r.overdue]
-    return RegionCard(region, period, region_league(session, region, period, k=k, grades=grades),
-                      boards, heatmaps, overdue)
+    league = region_league(session, region, period, k=k, grades=grades, fit=fits.get("all"))
+    return RegionCard(region, period, league, boards, heatmaps, overdue, fits.get("all"))
 
 
 # ---- targets per region or store --------------------------------------------------------

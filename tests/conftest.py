@@ -58,7 +58,10 @@ def bare_app(database_url, tmp_path):
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test",
                       "SURVEYS_DIR": str(SURVEYS), "LOGIN_RATE_LIMIT": "100000 per minute",
                       "REDIS_URL": "", "RATELIMIT_STORAGE_URI": "memory://", "STORAGE_URL": "",
-                      "STORAGE_DIR": str(tmp_path / "storage")})
+                      "STORAGE_DIR": str(tmp_path / "storage"),
+                      # calibration fits run when a test asks (tests/test_calibration_app.py),
+                      # not in threads racing the assertions of every test that approves a shop
+                      "CALIBRATION_AUTO": False})
     with app.app_context():
         upgrade(app.extensions["engine"])
     yield app

@@ -186,7 +186,7 @@ def test_filters_answer_htmx_with_the_dashboard_only(client, auth, seeded):
 
 
 @pytest.mark.parametrize("query", [
-    "stage=nope", "kind=x", "period=2025-13", "from=2025-02-01&to=2025-01-01", "k=-1", "k=abc",
+    "stage=nope", "kind=x", "period=2025-13", "from=2025-02-01&to=2025-01-01",
 ])
 def test_bad_filters_are_a_clear_400(client, auth, query):
     auth.as_role("manager")

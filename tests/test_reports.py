@@ -81,11 +81,11 @@ def test_a_store_target_replaces_the_network_target(app, client, auth, month_of_
     soup = BeautifulSoup(client.get(f"/scorecards/stores/E1?period={MONTH}").get_data(
         as_text=True), "html.parser")
     greeting = next(r for r in soup.select("#touchpoints tbody tr") if "进店问候" in r.text)
-    assert [c.get_text(strip=True) for c in greeting.find_all("td")][3] == "99"
+    assert [c.get_text(strip=True) for c in greeting.find_all("td")][4] == "99"
     soup = BeautifulSoup(client.get(f"/scorecards/stores/E2?period={MONTH}").get_data(
         as_text=True), "html.parser")
     greeting = next(r for r in soup.select("#touchpoints tbody tr") if "进店问候" in r.text)
-    assert [c.get_text(strip=True) for c in greeting.find_all("td")][3] == "70"  # the region's
+    assert [c.get_text(strip=True) for c in greeting.find_all("td")][4] == "70"  # the region's
 
 
 def _pages(pdf: bytes, tmp_path, dpi: int = 200) -> list:
@@ -227,7 +227,7 @@ def test_an_admin_sets_a_store_target_that_the_scorecard_uses(app, client, auth,
     soup = BeautifulSoup(client.get(f"/scorecards/stores/E1?period={MONTH}").get_data(
         as_text=True), "html.parser")
     greeting = next(r for r in soup.select("#touchpoints tbody tr") if "进店问候" in r.text)
-    assert [c.get_text(strip=True) for c in greeting.find_all("td")][3] == "97"
+    assert [c.get_text(strip=True) for c in greeting.find_all("td")][4] == "97"
 
 
 @pytest.mark.parametrize("data, message", [

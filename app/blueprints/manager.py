@@ -4,6 +4,7 @@ what the user may see (403 for another region, 404 for another region's store)."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from flask import Blueprint, abort, current_app, g, make_response, render_template, request
@@ -13,6 +14,7 @@ from flask_login import current_user
 from .. import actions, cases, charts, dashboard, db, exports
 from .. import queries_dashboard as q
 from ..auth import roles_required
+from ..calibration import about, fits
 from ..domain.ranking import recent_periods
 from ..errors import abort_with
 from ..instruments import definition
@@ -24,9 +26,18 @@ from ..shopping import stored_evidence
 bp = Blueprint("manager", __name__, url_prefix="/manager")
 
 
-def _filters(*, lenient: bool = True) -> dashboard.Filters:
+def _filters(*, lenient: bool = True, calibrated: bool = False) -> dashboard.Filters:
     """The request's filters. On a page (lenient), a bad value is dropped and explained next to
-    its field (`g.filter_errors`, answered with 400); exports refuse it outright."""
+    its field (`g.filter_errors`, answered with 400); exports refuse it outright. With
+    `calibrated`, mystery shops carry the period's stored calibration fit."""
+    f = _checked_filters(lenient=lenient)
+    if not calibrated or f.kind != "mystery_shop":
+        return f
+    fit = fits.for_view(db.session(), f.stage, f.period.start, f.period.end, today=date.today())
+    return replace(f, calibration=fit)
+
+
+def _checked_filters(*, lenient: bool) -> dashboard.Filters:
     session = db.session()
     visible = visible_store_ids(session, current_user)
     args = request.args.copy()
@@ -59,8 +70,6 @@ def _parse(session, args, visible) -> dashboard.Filters:
 
 def _filter_problems(code: str, args) -> dict[str, str]:
     """Which field is wrong, with what to do about it, in the manager's words."""
-    if code == "k":
-        return {"k": _("Enter a whole number from 0 to 1000.")}
     if code != "period":
         allowed = {"stage": dashboard.STAGES, "kind": dashboard.KINDS}
         return {name: _("Choose one of the listed values.") for name in allowed
@@ -131,7 +140,7 @@ MANAGERS = ("manager", "admin")
 @bp.route("/")
 @roles_required(*MANAGERS)
 def index():
-    f = _filters()
+    f = _filters(calibrated=True)
     board = dashboard.build_board(db.session(), f, small_n=current_app.config["SMALL_SAMPLE"])
     locale = _locale()
     chart = charts.board_chart([
@@ -161,22 +170,30 @@ def _scope_store_ids(f: dashboard.Filters) -> set[int] | None:
 @bp.route("/league")
 @roles_required(*MANAGERS)
 def league():
-    f = _filters()
+    f = _filters(calibrated=True)
     labels = {t.id: t for t in q.touchpoints(db.session(), f.stage)}
     tp_id = request.args.get("tp") or next(iter(labels), "")
     try:
         table, stores = dashboard.build_league(db.session(), f, tp_id)
     except dashboard.NotFound:
         abort(404)
-    return _render("league", f, table=table, stores=stores, labels=labels)
+    return _render("league", f, table=table, stores=stores, labels=labels,
+                   about=_about(f))
+
+
+def _about(f: dashboard.Filters) -> list:
+    if f.calibration is None:
+        return []
+    return about.about(db.session(), f.calibration.id, f.stage)
 
 
 @bp.route("/heatmap")
 @roles_required(*MANAGERS)
 def heatmap():
-    f = _filters()
+    f = _filters(calibrated=True)
     return _render("heatmap", f, heat=dashboard.build_heatmap(db.session(), f),
-                   heat_class=charts.heat_class, legend=charts.legend_swatches())
+                   heat_class=charts.heat_class, legend=charts.legend_swatches(),
+                   about=_about(f))
 
 
 @bp.route("/trends")
@@ -250,7 +267,7 @@ def dashboard_labels() -> dict:
 def export(what: str, fmt: str):
     if what not in ("ranking", "responses") or fmt not in ("csv", "xlsx"):
         abort(404)
-    f = _filters(lenient=False)
+    f = _filters(lenient=False, calibrated=what == "ranking")
     if what == "ranking":
         board = dashboard.build_board(db.session(), f, small_n=current_app.config["SMALL_SAMPLE"])
         locale = "en" if _locale() == "en" else "zh"

@@ -77,7 +77,8 @@ def get_region_or_403(code: str) -> Region:
 def _card(store: Store, period, *, failures: bool = False):
     config = current_app.config
     return scorecards.store_card(db.session(), store, period, k=config["SHRINKAGE_K"],
-                                 grades=config["GRADES"], with_failures=failures)
+                                 grades=config["GRADES"], with_failures=failures,
+                                 fits=reports.period_fits(db.session(), period))
 
 
 @bp.route("/scorecards/")
@@ -124,7 +125,8 @@ def region_page(code: str):
 def _region_context(region: Region, period) -> dict:
     config = current_app.config
     card = scorecards.region_card(db.session(), region, period, k=config["SHRINKAGE_K"],
-                                  grades=config["GRADES"], small_n=config["SMALL_SAMPLE"])
+                                  grades=config["GRADES"], small_n=config["SMALL_SAMPLE"],
+                                  fits=reports.period_fits(db.session(), period))
     return {"card": card, "heat_style": charts.heat_style, "legend": charts.legend_swatches(),
             "labels": touchpoint_labels(db.session())}
 

@@ -233,6 +233,13 @@ def reassign(session: Session, round_id: int, ids: list[int], shopper_id: int) -
     return len(chosen)
 
 
+def suggested_quota(plans: dict, stage: str | None, default: int) -> int:
+    """The default visits per store: what the newest calibration of the stage says a
+    reliability of 0.7 needs (within the form's 1..10), else `default`."""
+    plan = plans.get(stage) if stage else None
+    return min(10, max(1, plan.for_70)) if plan else default
+
+
 def default_period(today: date) -> tuple[date, date]:
     """Next month."""
     first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)

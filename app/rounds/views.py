@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from .. import db
 from ..auth import roles_required
+from ..calibration import queries as calibration_queries
 from ..exports import XLSX_MIME
 from ..instruments import active_versions
 from ..models import Region, Round, Store, User
@@ -94,9 +95,19 @@ def index():
     if not form.is_submitted():
         form.period_start.data, form.period_end.data = service.default_period(date.today())
         form.name.data = form.period_start.data.strftime("%Y-%m")
+    plans = calibration_queries.plans(session)
+    if not form.is_submitted():
+        form.quota.data = service.suggested_quota(plans, _stage_of_first(session, form),
+                                                  form.quota.data)
     rounds = session.exec(select(Round).order_by(Round.period_start.desc(), Round.id.desc())
                           .limit(50)).all()
-    return render_template("rounds/index.html", form=form, rounds=rounds)
+    return render_template("rounds/index.html", form=form, rounds=rounds, plans=plans)
+
+
+def _stage_of_first(session, form: RoundForm) -> str | None:
+    """The stage of the checklist the form offers first (its default choice)."""
+    versions = active_versions(session, "mystery_shop")
+    return versions[0].stage if versions else None
 
 
 @bp.route("/preview", methods=["POST"])

@@ -39,6 +39,7 @@ def live_app(tmp_path):
         "TESTING": True, "SECRET_KEY": "browser-test",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}",
         "STORAGE_DIR": str(tmp_path / "storage"), "LOGIN_RATE_LIMIT": "100000 per minute",
+        "CALIBRATION_AUTO": False,  # fits are computed when a test asks for them
     })
     with app.app_context():
         upgrade(app.extensions["engine"])
