@@ -10,23 +10,20 @@ from sqlalchemy import case, distinct, func, select
 from sqlmodel import Session
 from sqlmodel import select as select_models
 
-from ..instruments import definition
 from ..models import (
     OVERALL,
-    Answer,
     Appeal,
     AppealItem,
     CalibrationShopper,
-    InstrumentVersion,
     Response,
+    TouchpointScore,
     User,
 )
 from . import queries
 
-MIN_ITEMS = 5  # a report answers at least this many scored items before it can be straight-lined
+MIN_TOUCHPOINTS = 5  # a report scores at least this many touchpoints to be straight-lined
 STRAIGHT_FLAG = 0.3  # flagged when at least this share of their reports is straight-lined
 MIN_REPORTS = 5  # ... out of at least this many
-LINEABLE = ("yes_no", "choice", "scale")  # item types whose answers can all be the same
 
 
 @dataclass
@@ -49,28 +46,21 @@ class ShopperQuality:
         return self.overturned / self.approved if self.approved else None
 
 
-def lineable_items(session: Session) -> set[str]:
-    """Scored items of mystery-shop checklists whose answers are chosen, not typed."""
-    found = set()
-    for version in session.exec(select_models(InstrumentVersion).where(
-            InstrumentVersion.kind == "mystery_shop")):
-        found |= {i.id for i in definition(version).items() if i.scored and i.type in LINEABLE}
-    return found
-
-
-def _reports(session: Session, start: date, end: date, items: set[str]) -> dict:
-    """{shopper: (reports, straight-lined, approved)} in one query."""
-    r, a = Response, Answer
+def _reports(session: Session, start: date, end: date) -> dict:
+    """{shopper: (reports, straight-lined, approved)} in one query. A report is straight-
+    lined when every touchpoint it scores got the same score: every item full marks (or
+    every one failed), the trace of identical answers ticked down the list."""
+    r, t = Response, TouchpointScore
     per_report = (
         select(r.shopper_id.label("shopper"), r.status.label("status"),
-               func.count(a.id).label("items"), func.count(distinct(a.value)).label("values"))
-        .join(a, a.response_id == r.id)
+               func.count(t.id).label("touchpoints"), func.min(t.score).label("low"),
+               func.max(t.score).label("high"))
+        .join(t, t.response_id == r.id)
         .where(r.kind == "mystery_shop", r.status.in_(("submitted", "returned", "approved")),
-               r.day >= start, r.day <= end, r.shopper_id.is_not(None),
-               a.item_id.in_(items or {""}))
+               r.day >= start, r.day <= end, r.shopper_id.is_not(None))
         .group_by(r.shopper_id, r.id, r.status)).subquery()
-    straight = case(((per_report.c["items"] >= MIN_ITEMS) & (per_report.c["values"] == 1), 1),
-                    else_=0)
+    straight = case(((per_report.c.touchpoints >= MIN_TOUCHPOINTS)
+                     & (per_report.c.high - per_report.c.low < 1e-9), 1), else_=0)
     approved = case((per_report.c.status == "approved", 1), else_=0)
     query = select(per_report.c.shopper, func.count(), func.sum(straight),
                    func.sum(approved)).group_by(per_report.c.shopper)
@@ -96,7 +86,7 @@ def shopper_quality(session: Session, start: date, end: date, fit_id: int | None
                     ) -> list[ShopperQuality]:
     """Every shopper with reports in the period (and every active shopper), the ones to
     look at first: flagged, then harshest."""
-    reports = _reports(session, start, end, lineable_items(session))
+    reports = _reports(session, start, end)
     appeals = _appeals(session, start, end)
     harsh = {s.shopper_id: s for s in queries.shoppers(session, fit_id, OVERALL)} if fit_id \
         else {}

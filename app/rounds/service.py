@@ -234,9 +234,10 @@ def reassign(session: Session, round_id: int, ids: list[int], shopper_id: int) -
 
 
 def suggested_quota(plans: dict, stage: str | None, default: int) -> int:
-    """The default visits per store: what the newest calibration of the stage says a
-    reliability of 0.7 needs (within the form's 1..10), else `default`."""
-    plan = plans.get(stage) if stage else None
+    """The default visits per store: what the newest calibration of the stage (else of
+    both stages' overall score) says a reliability of 0.7 needs, within the form's 1..10;
+    `default` before any calibration."""
+    plan = plans.get(stage) or plans.get("all")
     return min(10, max(1, plan.for_70)) if plan else default
 
 
