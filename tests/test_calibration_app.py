@@ -419,7 +419,7 @@ def test_reviewers_see_harsh_and_straight_lining_shoppers(app, client, auth):
     for name in HARSH:
         assert "much harsher than others" in rows[name]
     assert not any("harsher" in rows[name] for name in FAIR)
-    assert "same answer to every item" in rows["lazy"] and "50% 3/6" in rows["lazy"]
+    assert "same score on every touchpoint" in rows["lazy"] and "50% 3/6" in rows["lazy"]
     assert "no appeals" in rows["harsh1"]
     order = list(rows)
     assert set(order[:3]) == {"harsh1", "harsh2", "lazy"}  # the ones to look at first
