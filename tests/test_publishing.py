@@ -34,9 +34,14 @@ def _versions(app):
             .order_by(InstrumentVersion.version))]
 
 
+SHIPPED = int(next(line for line in SHOP.splitlines() if line.startswith("version:")).split()[1])
+
+
 def _v2() -> str:
+    """The shipped checklist as the next version (same content otherwise)."""
     lines = SHOP.splitlines()
-    text = "\n".join("version: 2" if line.startswith("version:") else line for line in lines)
+    text = "\n".join(f"version: {SHIPPED + 1}" if line.startswith("version:") else line
+                     for line in lines)
     return text + "\n"
 
 
@@ -67,7 +72,7 @@ def test_upload_is_a_draft_with_a_diff_then_published(client, auth, app):
     text = text.replace(zh, zh + "（修订）", 1)
     page = _upload(client, text)
     assert page.status_code == 302
-    assert _versions(app) == [(1, "published", True), (2, "draft", False)]  # not active yet
+    assert _versions(app) == [(SHIPPED, "published", True), (SHIPPED + 1, "draft", False)]
     show = client.get(page.headers["Location"]).get_data(as_text=True)
     soup = BeautifulSoup(show, "html.parser")
     assert [tr.select("td")[0].get_text() for tr in soup.select("table.changes tbody tr")] \
@@ -77,11 +82,11 @@ def test_upload_is_a_draft_with_a_diff_then_published(client, auth, app):
     done = client.post(page.headers["Location"] + "/publish", data={
         "csrf_token": token, "effective_on": date.today().isoformat()})
     assert done.status_code == 302
-    assert _versions(app) == [(1, "published", False), (2, "published", True)]
+    assert _versions(app) == [(SHIPPED, "published", False), (SHIPPED + 1, "published", True)]
     with app.app_context(), new_session() as session:
         v2 = session.exec(select(InstrumentVersion).where(
             InstrumentVersion.instrument_id == "sales-mystery-shop",
-            InstrumentVersion.version == 2)).one()
+            InstrumentVersion.version == SHIPPED + 1)).one()
         admin = session.exec(select(User).where(User.username == "admin")).one()
         assert v2.approved_by == admin.id and v2.approved_at is not None
 
@@ -93,11 +98,11 @@ def test_publishing_for_a_later_day_keeps_the_old_version_until_then(client, aut
     token = csrf_token(client.get(page.headers["Location"]).get_data(as_text=True))
     client.post(page.headers["Location"] + "/publish", data={
         "csrf_token": token, "effective_on": later.isoformat()})
-    assert _versions(app) == [(1, "published", True), (2, "published", False)]
+    assert _versions(app) == [(SHIPPED, "published", True), (SHIPPED + 1, "published", False)]
     with app.app_context(), new_session() as session:
         assert activate_due(session, later)
         session.commit()
-    assert _versions(app) == [(1, "published", False), (2, "published", True)]
+    assert _versions(app) == [(SHIPPED, "published", False), (SHIPPED + 1, "published", True)]
 
 
 def test_overdue_review_is_listed_on_the_admin_home(client, auth, app):
@@ -110,7 +115,7 @@ def test_overdue_review_is_listed_on_the_admin_home(client, auth, app):
     auth.as_role("admin")
     page = BeautifulSoup(client.get("/admin/").get_data(as_text=True), "html.parser")
     overdue = page.select_one(".notice.error").get_text()
-    assert "v1" in overdue and "aftersales" not in overdue
+    assert f"v{SHIPPED}" in overdue and "aftersales" not in overdue
 
 
 def test_cli_load_keeps_drafts_until_published(runner, bare_app, tmp_path):
@@ -120,6 +125,58 @@ def test_cli_load_keeps_drafts_until_published(runner, bare_app, tmp_path):
     (folder / "touchpoints.yaml").write_text((root / "touchpoints.yaml").read_text())
     (folder / "shop.yaml").write_text(SHOP)
     assert "(draft" in runner.invoke(args=["surveys", "load", str(folder)]).output
-    assert _versions(bare_app) == [(1, "draft", False)]
+    assert _versions(bare_app) == [(SHIPPED, "draft", False)]
     runner.invoke(args=["surveys", "load", "--publish", str(folder)])
-    assert _versions(bare_app) == [(1, "published", True)]
+    assert _versions(bare_app) == [(SHIPPED, "published", True)]
+
+
+def test_reports_on_the_version_that_asked_the_times_keep_their_answers_and_scores(bare_app):
+    """v1 of the sales checklist asked arrival and leaving times as items; v2 leaves them to
+    the visit form. A v1 report keeps its answers and scores after v2 takes over, and the
+    same visit scores the same on v2 (the time items were never scored)."""
+    import random
+
+    from app.demo import generate_answers
+    from app.domain.definitions import Instrument
+    from app.domain.scoring import score
+    from app.instruments import definition, load_instrument
+    from app.models import Store
+    from app.responses import create_scored_response, stored_answers
+    from tests.factories import _shipped, make_network
+
+    _, shipped = _shipped()
+    current = next(i for i in shipped if i.id == "sales-mystery-shop")
+    old = current.model_dump(mode="json")
+    old["version"] = current.version - 1
+    old["sections"][0]["items"].insert(0, {
+        "id": "visit_start", "type": "time", "weight": 0,
+        "text": {"zh": "到店时间", "en": "Time of arrival"}})
+    old = Instrument.model_validate(old)
+    with bare_app.app_context(), new_session() as session:
+        from app.instruments import load_taxonomy as store_taxonomy
+        from tests.factories import load_taxonomy
+
+        store_taxonomy(session, load_taxonomy(Path(__file__).resolve().parent.parent
+                                              / "surveys" / "touchpoints.yaml"))
+        make_network(session)
+        load_instrument(session, old)
+        v1 = session.exec(select(InstrumentVersion)).one()
+        answers = generate_answers(definition(v1), {}, random.Random(3)) | {"visit_start": "09:15"}
+        response, result = create_scored_response(
+            session, version=v1, store=session.exec(select(Store)).first(), raw_answers=answers,
+            channel="shopper", status="approved", day=date.today())
+        load_instrument(session, current)  # v2, published today
+        session.commit()
+        rid, overall = response.id, result.overall
+
+    assert _versions(bare_app) == [(SHIPPED - 1, "published", False), (SHIPPED, "published", True)]
+    with bare_app.app_context(), new_session() as session:
+        from app.models import Response
+
+        stored = session.get(Response, rid)
+        kept = stored_answers(session, rid)
+        v1 = session.get(InstrumentVersion, stored.instrument_version_id)
+        assert v1.version == SHIPPED - 1 and kept["visit_start"] == "09:15"
+        assert stored.overall == overall == score(definition(v1), kept).overall
+        without_time = {k: v for k, v in kept.items() if k != "visit_start"}
+        assert score(current, without_time).overall == pytest.approx(overall)

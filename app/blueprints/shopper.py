@@ -21,7 +21,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import db, queries, shopping
+from .. import clock, db, queries, shopping
 from ..assets import cache_name
 from ..auth import roles_required
 from ..domain.geo import parse_position
@@ -99,7 +99,7 @@ def _checklist_page(assignment, response, formdata=None, errors=None):
         store=session.get(Store, assignment.store_id), version=version, response=response,
         evidence=evidence, field_name=field_name, errors=errors or {},
         conditions={i.id: i.condition for i in instrument.items() if i.condition is not None},
-        labels=queries.touchpoint_labels(session), today=date.today(),
+        labels=queries.touchpoint_labels(session), today=clock.today(),
     )
 
 
@@ -135,7 +135,7 @@ def _posted(assignment_id: int, final: bool):
     _version, instrument = shopping.instrument_of(session, assignment)
     raw, evidence, errors = _answers_or_error(instrument, final=final)
     problem = shopping.visit_problem(assignment, _visit_date(), _time("visit_start"),
-                                     _time("visit_end"), date.today())
+                                     _time("visit_end"), clock.now())
     if problem:
         errors = {**errors, problem: VISIT_PROBLEMS[problem]()}
     return session, assignment, instrument, (raw, evidence, errors)
@@ -144,6 +144,7 @@ def _posted(assignment_id: int, final: bool):
 VISIT_PROBLEMS = {
     "visit_date": lambda: _("The visit date must lie inside the visit window and not after today."),
     "visit_end": lambda: _("The visit must end after it started."),
+    "visit_time": lambda: _("A visit today cannot have started or ended later than now."),
 }
 
 
