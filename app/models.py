@@ -568,8 +568,10 @@ class RoundQuota(SQLModel, table=True):
     quota: int
 
 
+# "valid": an invalid mark undone; "appealed" / "appeal_decided": a store's appeal filed and
+# decided (its items live in appeal_item)
 RESPONSE_EVENTS = ("created", "autosaved", "submitted", "returned", "resubmitted", "approved",
-                   "invalid", "appealed")
+                   "invalid", "valid", "appealed", "appeal_decided")
 
 
 class ResponseEvent(SQLModel, table=True):

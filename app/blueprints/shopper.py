@@ -28,9 +28,10 @@ from ..domain.geo import parse_position
 from ..domain.item_types import is_time_of_day
 from ..errors import abort_with
 from ..forms.checklist import build_form, check, field_name, raw_answers
+from ..history import of_response as history
 from ..models import Assignment, Store
 from ..photos import PhotoError, store_photo
-from ..responses import history, stored_answers, stored_scores
+from ..responses import stored_answers, stored_scores
 from ..storage import storage
 
 bp = Blueprint("shopper", __name__, url_prefix="/shopper")
@@ -44,8 +45,10 @@ CONFLICTS = {
 
 
 def assignment_state(assignment, response, today: date) -> str:
-    """due | overdue | returned | submitted | approved, as the shopper's home groups them."""
-    if response is not None and response.status in ("submitted", "approved", "returned"):
+    """due | overdue | returned | submitted | approved | invalid, as the shopper's home
+    groups them."""
+    if response is not None and response.status in ("submitted", "approved", "returned",
+                                                    "invalid"):
         return response.status
     return "overdue" if assignment.window_end < today else "due"
 
@@ -68,7 +71,7 @@ def index():
          "response": r}
         for a, s, v, r in queries.assignments_for_shopper(db.session(), current_user.id)
     ]
-    order = {"returned": 0, "overdue": 1, "due": 2, "submitted": 3, "approved": 4}
+    order = {"returned": 0, "overdue": 1, "due": 2, "submitted": 3, "approved": 4, "invalid": 5}
     rows.sort(key=lambda row: (order[row["state"]], row["assignment"].window_end))
     return render_template("shopper/index.html", rows=rows)
 
