@@ -77,7 +77,9 @@ def test_upload_is_a_draft_with_a_diff_then_published(client, auth, app):
     soup = BeautifulSoup(show, "html.parser")
     assert [tr.select("td")[0].get_text() for tr in soup.select("table.changes tbody tr")] \
         == ["改写"]
-    assert soup.select(".preview .item")  # rendered as the phone renders it
+    frame = soup.select_one("#preview iframe")["src"]  # the shopper's own page, framed
+    phone = BeautifulSoup(client.get(frame).get_data(as_text=True), "html.parser")
+    assert phone.select("form#checklist .item[data-item]")
     token = csrf_token(show)
     done = client.post(page.headers["Location"] + "/publish", data={
         "csrf_token": token, "effective_on": date.today().isoformat()})
@@ -180,3 +182,78 @@ def test_reports_on_the_version_that_asked_the_times_keep_their_answers_and_scor
         assert stored.overall == overall == score(definition(v1), kept).overall
         without_time = {k: v for k, v in kept.items() if k != "visit_start"}
         assert score(current, without_time).overall == pytest.approx(overall)
+
+
+def _questions(html: str) -> list[tuple]:
+    """What a customer meets on the survey page: each question's text and choices, the
+    call-back box and the button (codes, ids and tokens aside)."""
+    soup = BeautifulSoup(html, "html.parser")
+    form = soup.select_one("form#f")
+    return [(q.get("id"), " ".join(q.get_text(" ", strip=True).split()),
+             [i.get("value") for i in q.select("input[type=radio]")])
+            for q in form.select("[data-q], fieldset.box")] + [
+        form.select_one("button[type=submit]").get_text(strip=True),
+        soup.select_one("style") is not None]
+
+
+def test_a_customer_survey_preview_is_the_public_page(client, auth, app):
+    """The preview of a customer survey is the page a customer gets from the QR code, with
+    the same questions, choices, layout and checks, and storing nothing."""
+    from app.models import Response
+    from tests.test_public import SURVEY, token_for
+
+    public = client.get(f"/s/{token_for(app)}").get_data(as_text=True)
+    auth.as_role("admin")
+    with app.app_context(), new_session() as session:
+        vid = session.exec(select(InstrumentVersion.id).where(
+            InstrumentVersion.instrument_id == SURVEY, InstrumentVersion.active)).one()
+    show = BeautifulSoup(client.get(f"/admin/instruments/{vid}").get_data(as_text=True),
+                         "html.parser")
+    frame = show.select_one("#preview iframe")["src"]
+    framed = client.get(frame)
+    assert framed.headers["X-Frame-Options"] == "SAMEORIGIN"  # only this site may frame it
+    assert "frame-ancestors 'self'" in framed.headers["Content-Security-Policy"]
+    assert client.get(f"/admin/instruments/{vid}").headers["X-Frame-Options"] == "DENY"
+    preview = framed.get_data(as_text=True)
+    assert _questions(preview) == _questions(public)
+    checked = client.post(frame, data={"csrf_token": csrf_token(preview)})
+    assert checked.status_code == 400 and 'class="alert"' in checked.get_data(as_text=True)
+    with app.app_context(), new_session() as session:
+        assert session.exec(select(Response)).all() == []
+
+
+def test_a_checklist_preview_is_the_shoppers_page(client, auth, app):
+    """The preview of a mystery shop is the shopper's checklist page: the same items, in the
+    same order and widgets, with the visit times above them; it loads no script that saves."""
+    from tests.factories import assign as assign_shipped
+
+    with app.app_context(), new_session() as session:
+        aid = assign_shipped(session, "sales-mystery-shop")
+        session.commit()
+        vid = session.exec(select(InstrumentVersion.id).where(
+            InstrumentVersion.instrument_id == "sales-mystery-shop",
+            InstrumentVersion.active)).one()
+
+    def page(html):
+        soup = BeautifulSoup(html, "html.parser")
+        items = [(el["data-item"], el["data-type"], el.select_one("legend").get_text(" ", strip=True))
+                 for el in soup.select("form#checklist .item[data-item]")]
+        visit = [i.get("type") for i in soup.select("#visit-times input")]
+        scripts = [s["src"].split("?")[0].rsplit("/", 1)[1] for s in soup.select("script[src]")]
+        return items, visit, scripts
+
+    auth.as_role("shopper")
+    items, visit, scripts = page(client.get(f"/shopper/a/{aid}").get_data(as_text=True))
+    auth.as_role("admin")
+    seen, seen_visit, seen_scripts = page(
+        client.get(f"/admin/instruments/{vid}/preview").get_data(as_text=True))
+    assert (seen, seen_visit) == (items, visit) and len(items) > 40
+    assert "checklist.js" in scripts and "checklist.js" not in seen_scripts
+    assert "show_if.js" in seen_scripts and "preview.js" in seen_scripts
+
+
+@pytest.mark.parametrize("role, status", [("admin", 200), ("manager", 403), ("reviewer", 403),
+                                          ("shopper", 403)])
+def test_preview_access(client, auth, role, status):
+    auth.as_role(role)
+    assert client.get("/admin/instruments/1/preview").status_code == status

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+import uuid as uuid_module
+from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_babel import get_locale
@@ -24,7 +28,7 @@ from sqlmodel import select
 from wtforms import DateField
 from wtforms.validators import Optional
 
-from .. import db, queries
+from .. import clock, db, queries, survey_forms
 from ..auth import roles_required
 from ..domain.definitions import DefinitionError, load_taxonomy, parse_instrument
 from ..domain.instrument_diff import diff
@@ -134,8 +138,39 @@ def show(version_id: int):
         "publishing/show.html", row=row, instrument=instrument, active=active,
         changes=changes, approver=approver, publish=form,
         next_review=next_review(row, review_interval()),
-        form=build_form(instrument, str(get_locale())), field_name=field_name, errors={},
-        evidence={}, labels=queries.touchpoint_labels(session))
+        preview_url=url_for("publishing.preview", version_id=row.id))
+
+
+@bp.route("/<int:version_id>/preview", methods=["GET", "POST"])
+@roles_required("admin")
+def preview(version_id: int):
+    """The version as its users will meet it, from the very templates they get: a customer
+    survey as the public QR page (a POST shows its checks and thank-you page, storing
+    nothing), a checklist as the shopper's phone form. Framed by the version's page."""
+    row = _version_or_404(version_id)
+    instrument = definition(row)
+    g.frame_same_origin = True  # the version's page shows this one in a phone-sized frame
+    store = SimpleNamespace(name=_("Store name"))
+    if row.kind == "customer_survey":
+        posted = survey_forms.parse(instrument, request.form) if request.method == "POST" else None
+        if posted is not None and posted.ok:
+            return render_template("public/thanks.html", store=store, case=None, due_hours=0)
+        return render_template(
+            "public/survey.html", token="preview", store=store, instrument=instrument,
+            rows=survey_forms.rows(instrument, str(get_locale()), posted),
+            uuid=str(uuid_module.uuid4()), errors=posted.errors if posted else {},
+            phone=posted.phone if posted else "", call_back=posted.call_back if posted else False,
+            form_action=request.path), 400 if posted else 200
+    today = clock.today()
+    assignment = SimpleNamespace(id=0, window_start=today, window_end=today + timedelta(days=6))
+    form = build_form(instrument, str(get_locale()))
+    form.uuid.data = str(uuid_module.uuid4())
+    return render_template(
+        "publishing/preview_checklist.html", form=form, instrument=instrument,
+        assignment=assignment, store=store, version=row, response=None, evidence={},
+        field_name=field_name, errors={}, today=today,
+        conditions={i.id: i.condition for i in instrument.items() if i.condition is not None},
+        labels=queries.touchpoint_labels(db.session()))
 
 
 @bp.route("/<int:version_id>/publish", methods=["POST"])
