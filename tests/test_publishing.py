@@ -12,7 +12,6 @@ from bs4 import BeautifulSoup
 from sqlmodel import select
 
 from app.db import new_session
-from app.instruments import activate_due
 from app.models import InstrumentVersion, User
 from tests.conftest import csrf_token
 
@@ -100,11 +99,45 @@ def test_publishing_for_a_later_day_keeps_the_old_version_until_then(client, aut
     token = csrf_token(client.get(page.headers["Location"]).get_data(as_text=True))
     client.post(page.headers["Location"] + "/publish", data={
         "csrf_token": token, "effective_on": later.isoformat()})
-    assert _versions(app) == [(SHIPPED, "published", True), (SHIPPED + 1, "published", False)]
+    assert [s for _, s, _ in _versions(app)] == ["published", "published"]
+    assert _in_use(app, "sales-mystery-shop") == SHIPPED
+    app.config["NOW"] = f"{later.isoformat()}T00:01"  # that day comes; nobody opens a page
+    assert _in_use(app, "sales-mystery-shop") == SHIPPED + 1
+
+
+def _in_use(app, instrument_id: str) -> int | None:
+    from app.instruments import active_version
+
     with app.app_context(), new_session() as session:
-        assert activate_due(session, later)
-        session.commit()
-    assert _versions(app) == [(SHIPPED, "published", False), (SHIPPED + 1, "published", True)]
+        row = active_version(session, instrument_id)
+        return row.version if row else None
+
+
+def test_a_survey_scheduled_for_a_later_day_reaches_customers_on_that_day(client, auth, app):
+    """Published today for the 1st of next month: customers scanning the store's code get the
+    old questions until then and the new ones from that day, with no admin visit between."""
+    from tests.test_public import SURVEY, token_for
+
+    shipped = (Path(__file__).resolve().parent.parent / "surveys" / f"{SURVEY}.yaml"
+               ).read_text(encoding="utf-8")
+    version = int(next(x for x in shipped.splitlines() if x.startswith("version:")).split()[1])
+    reworded = shipped.replace(f"version: {version}", f"version: {version + 1}", 1).replace(
+        "text: {zh: ", "text: {zh: 【新】", 1)
+    auth.as_role("admin")
+    draft = _upload(client, reworded, f"{SURVEY}.yaml")
+    assert draft.status_code == 302, draft.get_data(as_text=True)
+    first = (date.today().replace(day=1) + timedelta(days=32)).replace(day=1)
+    token = csrf_token(client.get(draft.headers["Location"]).get_data(as_text=True))
+    client.post(draft.headers["Location"] + "/publish", data={
+        "csrf_token": token, "effective_on": first.isoformat()})
+    customer = app.test_client()
+    code = token_for(app)
+    assert "【新】" not in customer.get(f"/s/{code}").get_data(as_text=True)
+    app.config["NOW"] = f"{(first - timedelta(days=1)).isoformat()}T23:59"
+    assert "【新】" not in customer.get(f"/s/{code}").get_data(as_text=True)
+    app.config["NOW"] = f"{first.isoformat()}T00:00"
+    assert "【新】" in customer.get(f"/s/{code}").get_data(as_text=True)
+    assert _in_use(app, SURVEY) == version + 1
 
 
 def test_overdue_review_is_listed_on_the_admin_home(client, auth, app):

@@ -36,7 +36,10 @@ from ..forms.checklist import build_form, field_name
 from ..instruments import (
     NotPublishable,
     VersionConflict,
+    active_version,
+    active_versions,
     definition,
+    in_use,
     load_instrument,
     next_review,
     publish_version,
@@ -61,8 +64,8 @@ def review_interval() -> int:
 
 
 def overdue_reviews(session, today: date) -> list[tuple[InstrumentVersion, date]]:
-    """Active versions whose review date has passed, for the admin home."""
-    rows = session.exec(select(InstrumentVersion).where(InstrumentVersion.active)).all()
+    """Versions in use whose review date has passed, for the admin home."""
+    rows = active_versions(session, today=today)
     due = [(row, next_review(row, review_interval())) for row in rows]
     return [(row, day) for row, day in due if day is not None and day < today]
 
@@ -73,11 +76,11 @@ def index(form=None, problems=None, status=200):
     session = db.session()
     versions = session.exec(select(InstrumentVersion).order_by(
         InstrumentVersion.instrument_id, InstrumentVersion.version.desc())).all()
-    today = date.today()
+    today = clock.today()
     reviews = {v.id: next_review(v, review_interval()) for v in versions}
     return render_template("publishing/index.html", versions=versions, reviews=reviews,
-                           today=today, form=form or UploadForm(), problems=problems or []
-                           ), status
+                           today=today, in_use=in_use(session, today),
+                           form=form or UploadForm(), problems=problems or []), status
 
 
 @bp.route("/upload", methods=["POST"])
@@ -126,14 +129,13 @@ def show(version_id: int):
     session = db.session()
     row = _version_or_404(version_id)
     instrument = definition(row)
-    active = session.exec(select(InstrumentVersion).where(
-        InstrumentVersion.instrument_id == row.instrument_id, InstrumentVersion.active)).first()
+    active = active_version(session, row.instrument_id)
     changes = diff(definition(active) if active and active.id != row.id else None, instrument) \
         if not (active and active.id == row.id) else []
     approver = session.get(User, row.approved_by) if row.approved_by else None
     form = PublishForm()
     if form.effective_on.data is None:
-        form.effective_on.data = date.today()
+        form.effective_on.data = clock.today()
     return render_template(
         "publishing/show.html", row=row, instrument=instrument, active=active,
         changes=changes, approver=approver, publish=form,
@@ -181,8 +183,8 @@ def publish(version_id: int):
     form = PublishForm()
     if not form.validate_on_submit():
         abort(400)
-    effective = form.effective_on.data or date.today()
-    if effective < date.today():
+    effective = form.effective_on.data or clock.today()
+    if effective < clock.today():
         flash(_("The effective date cannot lie in the past."), "error")
         return redirect(url_for("publishing.show", version_id=row.id))
     try:
