@@ -66,7 +66,6 @@ def from_environment() -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
         "SMALL_SAMPLE": int(os.environ.get("SMALL_SAMPLE", "5")),
         # per-process memo of dashboard aggregates (0: off); views are fast without it
-        "DASHBOARD_CACHE_SECONDS": int(os.environ.get("DASHBOARD_CACHE_SECONDS", "600")),
         # Redis makes several app processes behave as one: rate-limit counters and the job
         # queue live there. Without it (make run) limits are per process and jobs run in-process.
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
@@ -84,6 +83,9 @@ def from_environment() -> dict:
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         # times are stored in UTC and shown in the stores' time zone (case deadlines, answers)
         "TIME_ZONE": os.environ.get("TIME_ZONE", "Asia/Shanghai"),
+        # a pinned moment on the stores' clock (ISO date-time) for tests and demos; empty: the
+        # real clock (app/clock.py)
+        "NOW": "",
         # corrective actions: days to fix per trigger, root-cause categories (seed 002's
         # 人/机/料/法/环/测 grouping), months after which an unimproved action is flagged
         "ACTION_DUE_DAYS": {"manual": 14, "red_line": 14, "below_target": 14},

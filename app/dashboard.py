@@ -32,6 +32,7 @@ from .queries_dashboard import Scope
 from .scope import region_ids_below, stores_below
 
 KINDS = ("mystery_shop", "customer_survey")
+LEAGUE_PAGE = 100  # stores per page of the league
 STAGES = ("sales", "aftersales")
 
 
@@ -219,24 +220,55 @@ def _calibrated_board(session: Session, f: Filters, rows: list[BoardRow], count:
 @dataclass
 class League:
     touchpoint_id: str
-    rows: list  # StoreScore (calibrated) or LeagueRow (raw shrunken means)
+    rows: list  # the scope's stores weakest first (calibrated: this page's StoreScore rows)
     network_mean: float | None
     target: float
+    page: int = 1
+    per_page: int = LEAGUE_PAGE
     calibrated: bool = False
+    total: int | None = None  # calibrated: the scope's stores (only the page is read)
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) if self.total is None else self.total
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.per_page))
+
+    @property
+    def shown(self) -> list:
+        """This page's rows (a network league has 2,000 stores: a page is read, not scrolled)."""
+        if self.total is not None:
+            return self.rows
+        first = (self.page - 1) * self.per_page
+        return self.rows[first:first + self.per_page]
 
 
-def build_league(session: Session, f: Filters, tp_id: str) -> tuple[League, dict]:
+def build_league(session: Session, f: Filters, tp_id: str, *, page: int = 1
+                 ) -> tuple[League, dict]:
     target = _touchpoint(session, f.stage, tp_id).target
     if f.calibration is not None:
-        rows = cq.league(session, f.calibration.id, tp_id, f.scope)
-        found = cq.components(session, f.calibration.id).get(tp_id)
-        stores = q.stores_with_regions(session, {r.store_id for r in rows})
-        return League(tp_id, rows, found.mean if found else None, target, True), stores
+        return _calibrated_league(session, f, tp_id, target, page)
     net = _network(session, f, f.kind, tp_id)
     network_mean = Stats.total_of(net.per_store.get(tp_id, {}).values()).mean
     rows = league(_in_scope(f, net, tp_id), network_mean or 0.0, f.k)
-    stores = q.stores_with_regions(session, {r.store_id for r in rows})
-    return League(tp_id, rows, network_mean, target), stores
+    table = League(tp_id, rows, network_mean, target, per_page=LEAGUE_PAGE)
+    table.page = min(max(1, page), table.pages)
+    stores = q.stores_with_regions(session, {r.store_id for r in table.shown})
+    return table, stores
+
+
+def _calibrated_league(session: Session, f: Filters, tp_id: str, target: float, page: int):
+    """One page of the stored fit's league, read in SQL (with the scope's store count)."""
+    total = cq.league_size(session, f.calibration.id, tp_id, f.scope)
+    page = min(max(1, page), max(1, -(-total // LEAGUE_PAGE)))
+    rows = cq.league(session, f.calibration.id, tp_id, f.scope, limit=LEAGUE_PAGE,
+                     offset=(page - 1) * LEAGUE_PAGE)
+    found = cq.components(session, f.calibration.id).get(tp_id)
+    table = League(tp_id, rows, found.mean if found else None, target, page, LEAGUE_PAGE,
+                   True, total)
+    return table, q.stores_with_regions(session, {r.store_id for r in rows})
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,12 @@ per-response `touchpoint_score` rows (per store), so ranges that do not align ar
 from __future__ import annotations
 
 import calendar
-import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 from sqlalchemy import Date, case, cast, delete, func, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
@@ -380,51 +380,96 @@ class StoreRanking:
     weakest: list
 
 
+@dataclass(frozen=True)
+class _Stores:
+    """A scope of some stores (as `queries_dashboard.Scope`, which imports this module)."""
+
+    store_ids: frozenset
+    region_id: None = None
+
+
 def _store_rows(session: Session, *, kind: str, stage: str, start: date, end: date,
-                scope=None):
-    """(touchpoint, store, region, n, total, squares, critical) of every store with data:
-    one row each from the recent rows for the default period, else summed in SQL."""
-    return _summed(session, per_store=True, by_month=False, kind=kind, stage=stage,
-                   start=start, end=end, scope=scope)
+                tps: list[str], scope=None) -> list[tuple]:
+    """(touchpoint code, store, region, n, total) of every store with data: one row each from
+    the recent rows for the default period, else summed in SQL. The code is the touchpoint's
+    index in `tps`, an integer from SQL: 34,000 rows come back without a string each."""
+    recent_days = _recent(session, start, end)
+    query = _grouped(per_store=True, by_month=False, kind=kind, stage=stage, start=start,
+                     end=end, scope=scope, recent=recent_days)
+    if query is None or not tps:
+        return []
+    sub = query.subquery()
+    code = case({t: i for i, t in enumerate(tps)}, value=sub.c[0], else_=-1)
+    result = session.connection().execute(
+        select(code, sub.c[1], sub.c[2], sub.c[3], sub.c[4]).where(code >= 0))
+    try:
+        return result.cursor.fetchall()  # the driver's tuples: no result-row objects
+    finally:
+        result.close()
 
 
-def _in_scope(scope):
+def _in_scope(scope, store_ids: np.ndarray, region_ids: np.ndarray) -> np.ndarray | None:
+    """Which rows lie in the scope (None: all of them)."""
     if scope is None or (scope.store_ids is None and scope.region_id is None):
-        return lambda store_id, region_id: True
+        return None
     if scope.store_ids is not None:
-        return lambda store_id, region_id: store_id in scope.store_ids
-    return lambda store_id, region_id: region_id == scope.region_id
+        return np.isin(store_ids, np.fromiter(scope.store_ids, np.int64, len(scope.store_ids)))
+    return region_ids == scope.region_id
+
+
+@dataclass(frozen=True)
+class _Shrunk:
+    """The per-store rows as arrays, each with its shrunken mean."""
+
+    tp: np.ndarray  # code of each row's touchpoint
+    store: np.ndarray
+    region: np.ndarray
+    n: np.ndarray
+    shrunk: np.ndarray
+
+
+def _shrunk(rows: list, tps: list[str], priors: dict[str, float], k: float) -> _Shrunk:
+    """Vectorised: 2,000 stores x 17 touchpoints in a few milliseconds."""
+    codes, store_ids, region_ids, ns, totals = zip(*rows, strict=True)
+    tp = np.array(codes, dtype=np.int64)
+    n = np.array(ns, dtype=float)
+    prior = np.array([float(priors[t]) for t in tps])[tp]
+    return _Shrunk(tp, np.array(store_ids, dtype=np.int64), np.array(region_ids, dtype=np.int64),
+                   n, (np.array(totals, dtype=float) + k * prior) / (n + k))
 
 
 def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: date, scope,
                   priors: dict[str, float], k: float, count: int):
     """({touchpoint: StoreRanking}, stores in scope with data): the short board's per-store
     figures. The per-store sums come from SQL; ranking 2,000 stores per touchpoint is a sort
-    of floats, quicker here than window functions in SQLite. `priors`: the network mean of
+    of arrays, quicker here than window functions in SQLite. `priors`: the network mean of
     each touchpoint (shrinkage target)."""
-    if not priors:
+    tps = sorted(priors)
+    window = {"kind": kind, "stage": stage, "start": start, "end": end}
+    rows = _store_rows(session, tps=tps, **window)
+    if not rows:
         return {}, 0
-    inside = _in_scope(scope)
-    by_tp: dict[str, list] = defaultdict(list)
-    scope_stores = set()
-    for tp, store_id, region_id, n, total, squares, critical in _store_rows(
-            session, kind=kind, stage=stage, start=start, end=end):
-        prior = priors.get(tp, 0.0)
-        shrunk = (total + k * prior) / (n + k)
-        here = inside(store_id, region_id)
-        if here:
-            scope_stores.add(store_id)
-        by_tp[tp].append((shrunk, -n, store_id, here, n, total, squares, critical))
-    out = {}
-    for tp, rows in by_tp.items():
-        values = sorted(r[0] for r in rows)
-        low = 3 * (len(values) - 1) // 4
-        weakest = heapq.nsmallest(count, (r for r in rows if r[3]))
-        out[tp] = StoreRanking(
-            len(values), values[low], values[min(low + 1, len(values) - 1)],
-            [(sid, Stats(int(n), float(total), float(squares), int(critical)), shrunk)
-             for shrunk, _n, sid, _here, n, total, squares, critical in weakest])
-    return out, len(scope_stores)
+    a = _shrunk(rows, tps, priors, k)
+    inside = _in_scope(scope, a.store, a.region)
+    # by touchpoint, then weakest first (ties: more responses, then the lower store id)
+    order = np.lexsort((a.store, -a.n, a.shrunk, a.tp))
+    bounds = np.searchsorted(a.tp[order], np.arange(len(tps) + 1))
+    found = {}
+    for code, tp_id in enumerate(tps):
+        segment = order[bounds[code]:bounds[code + 1]]
+        if len(segment):
+            low = 3 * (len(segment) - 1) // 4
+            chosen = segment if inside is None else segment[inside[segment]]
+            found[tp_id] = (len(segment), a.shrunk[segment[low]],
+                            a.shrunk[segment[min(low + 1, len(segment) - 1)]], chosen[:count])
+    # the full figures (squares, red lines) of the few stores shown
+    shown = frozenset(int(a.store[i]) for *_, chosen in found.values() for i in chosen)
+    stats, _ = store_stats(session, scope=_Stores(shown), **window) if shown else ({}, {})
+    out = {tp_id: StoreRanking(stores, float(low), float(high), [
+        (int(a.store[i]), stats[tp_id][int(a.store[i])], float(a.shrunk[i])) for i in chosen])
+        for tp_id, (stores, low, high, chosen) in found.items()}
+    stores = a.store if inside is None else a.store[inside]
+    return out, int(np.unique(stores).size)
 
 
 def _stats(values) -> Stats:
@@ -441,16 +486,16 @@ def store_order(session: Session, *, kind: str, stage: str, start: date, end: da
                 priors: dict[str, float], k: float, limit: int) -> tuple[list[int], int]:
     """(the `limit` stores of the scope weakest over all touchpoints - the mean of their
     shrunken touchpoint means - weakest first; how many stores the scope has with data)."""
-    if not priors:
+    tps = sorted(priors)
+    rows = _store_rows(session, kind=kind, stage=stage, start=start, end=end, tps=tps,
+                       scope=scope)
+    if not rows:
         return [], 0
-    sums: dict[int, list] = {}
-    for tp, store_id, _region_id, n, total, _squares, _critical in _store_rows(
-            session, kind=kind, stage=stage, start=start, end=end, scope=scope):
-        cell = sums.setdefault(store_id, [0.0, 0])
-        cell[0] += (total + k * priors.get(tp, 0.0)) / (n + k)
-        cell[1] += 1
-    order = heapq.nsmallest(limit, ((total / count, sid) for sid, (total, count) in sums.items()))
-    return [sid for _value, sid in order], len(sums)
+    a = _shrunk(rows, tps, priors, k)
+    stores, index = np.unique(a.store, return_inverse=True)
+    overall = np.bincount(index, weights=a.shrunk) / np.bincount(index)
+    order = np.lexsort((stores, overall))[:limit]
+    return [int(sid) for sid in stores[order]], int(stores.size)
 
 
 def store_stats(session: Session, *, kind: str, stage: str, start: date, end: date,

@@ -125,11 +125,21 @@ def _scoped(query, scope):
     return query
 
 
-def league(session: Session, fit_id: int, measure: str, scope) -> list[StoreScore]:
-    """The scope's stores on one measure, weakest first."""
+def league(session: Session, fit_id: int, measure: str, scope, *, limit: int | None = None,
+           offset: int = 0) -> list[StoreScore]:
+    """The scope's stores on one measure, weakest first (a page of them with `limit`)."""
     query = (select(*COLUMNS).where(CS.c.fit_id == fit_id, CS.c.measure == measure)
-             .order_by(CS.c.calibrated, CS.c.store_id))
+             .order_by(CS.c.calibrated, CS.c.store_id).offset(offset))
+    if limit is not None:
+        query = query.limit(limit)
     return _rows(session.connection().execute(_scoped(query, scope)))
+
+
+def league_size(session: Session, fit_id: int, measure: str, scope) -> int:
+    """How many of the scope's stores the fit ranks on the measure."""
+    query = _scoped(select(func.count()).where(CS.c.fit_id == fit_id, CS.c.measure == measure),
+                    scope)
+    return int(session.connection().execute(query).scalar() or 0)
 
 
 def weakest(session: Session, fit_id: int, scope, count: int = 3) -> dict[str, list[StoreScore]]:
