@@ -457,3 +457,23 @@ def test_an_approval_asks_once_for_each_stored_fit_that_covers_it(app, database_
                        for stage in ("all", "sales")]
     assert redis.llen(f"rq:queue:{queue}") == 2  # debounced: three asks, one job per fit
     web.extensions["engine"].dispose()
+
+
+def test_the_calibrated_league_is_read_a_page_at_a_time(app, client, auth, monkeypatch):
+    from app import dashboard
+
+    truth = harsh_world(app)
+    fit(app)
+    monkeypatch.setattr(dashboard, "LEAGUE_PAGE", 10)
+    auth.as_role("admin")
+    first, soup = league_order(client)
+    assert len(first) == 10 and "Stores 1–10 of 31" in soup.get_text(" ")
+    page = client.get(soup.select_one("nav.pager a[href*='page=2']")["href"])
+    soup = BeautifulSoup(page.get_data(as_text=True), "html.parser")
+    rows = soup.select("#league-table tbody tr")
+    assert rows[0].td.get_text() == "11" and "11th of 31" in rows[0].get_text(" ")
+    assert not {r["data-store"] for r in rows} & set(first)
+    assert set(first) == set(truth[:10])
+    last = client.get(f"/manager/league?period={PERIOD.key}&tp=greeting&page=99&lang=en")
+    assert "Stores 31–31 of 31" in BeautifulSoup(last.get_data(as_text=True),
+                                                 "html.parser").get_text(" ")
