@@ -665,6 +665,7 @@ class CalibrationStore(SQLModel, table=True):
     __tablename__ = "calibration_store"
     __table_args__ = (Index("ix_cstore_order", "fit_id", "measure", "calibrated"),
                       Index("ix_cstore_store", "fit_id", "store_id"),
+                      Index("ix_cstore_weakest", "fit_id", "weakest", "measure", "calibrated"),
                       {"sqlite_with_rowid": False})
     fit_id: int = Field(foreign_key="calibration_fit.id", primary_key=True)
     measure: str = Field(primary_key=True, max_length=64)

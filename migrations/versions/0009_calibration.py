@@ -71,6 +71,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_cstore_order", "calibration_store", ["fit_id", "measure", "calibrated"])
     op.create_index("ix_cstore_store", "calibration_store", ["fit_id", "store_id"])
+    op.create_index("ix_cstore_weakest", "calibration_store",
+                    ["fit_id", "weakest", "measure", "calibrated"])
     op.create_table(
         "calibration_shopper",
         *_fit_key(),
@@ -84,6 +86,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("calibration_shopper")
+    op.drop_index("ix_cstore_weakest", table_name="calibration_store")
     op.drop_index("ix_cstore_store", table_name="calibration_store")
     op.drop_index("ix_cstore_order", table_name="calibration_store")
     op.drop_table("calibration_store")
