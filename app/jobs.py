@@ -48,9 +48,10 @@ def enqueue(func: str | Callable, *args: Any, **kwargs: Any) -> str:
 
 def enqueue_once(key: str, func: str | Callable, *args: Any, ttl: int = 3600) -> str | None:
     """Like `enqueue`, but at most one job per `key` waits at a time (debouncing: a burst of
-    approvals asks for one refit). The key is released when the job starts, so a change made
-    while it runs queues one more. None when one was already waiting. A key left behind by a
-    worker that died expires after `ttl` seconds."""
+    approvals asks for one refit); a change made while it runs queues one more. None when
+    one was already waiting. On the queue the key is released when the job starts (a key
+    left behind by a worker that died expires after `ttl` seconds); in-process, one job per
+    key runs at a time and an ask meanwhile runs it once more afterwards."""
     path = _path_of(func)
     _resolve(path)
     if current_app.config.get("REDIS_URL"):
@@ -181,16 +182,19 @@ class _InProcess:
         self.app = app
         self.lock = threading.Lock()
         self.jobs: dict[str, JobStatus] = {}
-        self.waiting: set[str] = set()  # keys of `enqueue_once` jobs not started yet
+        # `enqueue_once` keys: "running", or "again" when asked once more meanwhile (then run
+        # once more after it, never two at a time: a thread per ask would fit side by side)
+        self.once: dict[str, str] = {}
 
     def start(self, path: str, args: tuple, kwargs: dict, once: str | None = None
               ) -> str | None:
         job_id = str(uuid.uuid4())
         with self.lock:
             if once is not None:
-                if once in self.waiting:
+                if once in self.once:
+                    self.once[once] = "again"
                     return None
-                self.waiting.add(once)
+                self.once[once] = "running"
             self.jobs[job_id] = JobStatus(job_id, "queued")
         threading.Thread(target=self._run, args=(job_id, path, args, kwargs, once),
                          daemon=True, name=f"job-{job_id}").start()
@@ -198,8 +202,19 @@ class _InProcess:
 
     def _run(self, job_id: str, path: str, args: tuple, kwargs: dict,
              once: str | None = None) -> None:
-        with self.lock:
-            self.waiting.discard(once)
+        while True:
+            self._perform(job_id, path, args, kwargs)
+            if once is None:
+                return
+            with self.lock:
+                if self.once.get(once) != "again":
+                    self.once.pop(once, None)
+                    return
+                self.once[once] = "running"
+                job_id = str(uuid.uuid4())
+                self.jobs[job_id] = JobStatus(job_id, "queued")
+
+    def _perform(self, job_id: str, path: str, args: tuple, kwargs: dict) -> None:
         self._set(JobStatus(job_id, "started"))
         with self.app.app_context():
             try:

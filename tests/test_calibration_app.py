@@ -477,3 +477,39 @@ def test_the_calibrated_league_is_read_a_page_at_a_time(app, client, auth, monke
     last = client.get(f"/manager/league?period={PERIOD.key}&tp=greeting&page=99&lang=en")
     assert "Stores 31–31 of 31" in BeautifulSoup(last.get_data(as_text=True),
                                                  "html.parser").get_text(" ")
+
+
+RUNS: list[str] = []
+RELEASE = threading.Event()
+
+
+def hold(name: str) -> str:
+    """A job that waits until the test lets it finish (module level: jobs are named by path)."""
+    RUNS.append(name)
+    RELEASE.wait(30)
+    return name
+
+
+def test_without_a_queue_asks_while_a_fit_runs_make_one_more_run_not_more(app):
+    from app import jobs
+
+    RUNS.clear()
+    RELEASE.clear()
+    with app.app_context():
+        first = jobs.enqueue_once("k", "tests.test_calibration_app.hold", "a")
+        deadline = time.monotonic() + 30
+        while not RUNS and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert first and RUNS == ["a"]  # running
+        assert [jobs.enqueue_once("k", "tests.test_calibration_app.hold", "a")
+                for _ in range(3)] == [None, None, None]
+    RELEASE.set()
+    deadline = time.monotonic() + 30
+    while "k" in app.extensions["jobs"].once and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert RUNS == ["a", "a"]  # the three asks meanwhile: one more run, after the first
+    with app.app_context():
+        assert jobs.enqueue_once("k", "tests.test_calibration_app.hold", "a")  # free again
+    deadline = time.monotonic() + 30
+    while "k" in app.extensions["jobs"].once and time.monotonic() < deadline:
+        time.sleep(0.01)
