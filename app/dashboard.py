@@ -296,7 +296,7 @@ def build_heatmap(session: Session, f: Filters, *, limit: int = 60) -> HeatMap:
     shown_tps = [tp for tp in tps if in_scope.get(tp.id, Stats()).n]
     if f.calibration is not None:
         order, total = cq.store_order(session, f.calibration.id, f.scope, limit)
-        cells = {key: HeatCell(s.calibrated, s.raw_mean, s.visits) for key, s in
+        cells = {key: HeatCell(*values) for key, values in
                  cq.cells(session, f.calibration.id, set(order)).items()}
         stores = q.stores_with_regions(session, set(order))
         return HeatMap(shown_tps, [stores[sid] for sid in order], cells,

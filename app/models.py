@@ -163,6 +163,8 @@ class Assignment(SQLModel, table=True):
 class Response(SQLModel, table=True):
     """One filled checklist or survey. `uuid` is made by the client: resubmitting it is a no-op."""
 
+    # approvals since a moment (a stored calibration fit's "visits since"): a range look-up
+    __table_args__ = (Index("ix_response_reviewed", "status", "reviewed_at"),)
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(
         default_factory=lambda: str(uuid_module.uuid4()), unique=True, max_length=36
@@ -663,13 +665,13 @@ class CalibrationStore(SQLModel, table=True):
     """A store's calibrated score on one measure, with its raw mean and rank interval."""
 
     __tablename__ = "calibration_store"
+    # clustered by (fit, store): a store's lines and the heat map's rows are ranges of it
     __table_args__ = (Index("ix_cstore_order", "fit_id", "measure", "calibrated"),
-                      Index("ix_cstore_store", "fit_id", "store_id"),
                       Index("ix_cstore_weakest", "fit_id", "weakest", "measure", "calibrated"),
                       {"sqlite_with_rowid": False})
     fit_id: int = Field(foreign_key="calibration_fit.id", primary_key=True)
-    measure: str = Field(primary_key=True, max_length=64)
     store_id: int = Field(primary_key=True)
+    measure: str = Field(primary_key=True, max_length=64)
     region_id: int
     visits: int
     raw_mean: float

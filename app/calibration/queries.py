@@ -168,10 +168,13 @@ def store_order(session: Session, fit_id: int, scope, limit: int) -> tuple[list[
     return [r.store_id for r in rows], (rows[0].total if rows else 0)
 
 
-def cells(session: Session, fit_id: int, store_ids) -> dict[tuple[int, str], StoreScore]:
-    """{(store, measure): StoreScore} for the given stores (the heat map's rows)."""
-    query = select(*COLUMNS).where(CS.c.fit_id == fit_id, CS.c.store_id.in_(store_ids or {-1}))
-    return {(r.store_id, r.measure): r for r in _rows(session.connection().execute(query))}
+def cells(session: Session, fit_id: int, store_ids) -> dict[tuple[int, str], tuple]:
+    """{(store, measure): (calibrated, raw mean, visits)} for the given stores (the heat
+    map's rows: a thousand cells, so plain tuples)."""
+    query = select(CS.c.store_id, CS.c.measure, CS.c.calibrated, CS.c.raw_mean, CS.c.visits
+                   ).where(CS.c.fit_id == fit_id, CS.c.store_id.in_(store_ids or {-1}))
+    return {(sid, measure): (value, raw, n)
+            for sid, measure, value, raw, n in session.connection().execute(query)}
 
 
 def store_lines(session: Session, fit_ids, store_id: int) -> dict[tuple[int, str], StoreScore]:

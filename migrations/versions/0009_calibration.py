@@ -33,6 +33,8 @@ def _fit_key() -> list[sa.Column]:
 
 
 def upgrade() -> None:
+    # how many visits were approved since a fit's data were read: a range look-up
+    op.create_index("ix_response_reviewed", "response", ["status", "reviewed_at"])
     op.create_table(
         "calibration_fit",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -59,18 +61,17 @@ def upgrade() -> None:
     )
     op.create_table(
         "calibration_store",
-        *_fit_key(),
-        _int("store_id"), _int("region_id"), _int("visits"),
+        _int("fit_id"), _int("store_id"), sa.Column("measure", sa.String(length=64), nullable=False),
+        _int("region_id"), _int("visits"),
         _float("raw_mean"), _float("calibrated"), _float("sd"), _float("reliability"),
         _int("rank"), _int("rank_low"), _int("rank_high"), _int("ranked"),
         _int("region_rank"), _int("region_low"), _int("region_high"), _int("region_ranked"),
         _flag("separable"), _flag("weakest"),
         sa.ForeignKeyConstraint(["fit_id"], ["calibration_fit.id"]),
-        sa.PrimaryKeyConstraint("fit_id", "measure", "store_id"),
+        sa.PrimaryKeyConstraint("fit_id", "store_id", "measure"),
         sqlite_with_rowid=False,
     )
     op.create_index("ix_cstore_order", "calibration_store", ["fit_id", "measure", "calibrated"])
-    op.create_index("ix_cstore_store", "calibration_store", ["fit_id", "store_id"])
     op.create_index("ix_cstore_weakest", "calibration_store",
                     ["fit_id", "weakest", "measure", "calibrated"])
     op.create_table(
@@ -87,9 +88,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("calibration_shopper")
     op.drop_index("ix_cstore_weakest", table_name="calibration_store")
-    op.drop_index("ix_cstore_store", table_name="calibration_store")
     op.drop_index("ix_cstore_order", table_name="calibration_store")
     op.drop_table("calibration_store")
     op.drop_table("calibration_component")
     op.drop_index("ix_cfit_rolling", table_name="calibration_fit")
     op.drop_table("calibration_fit")
+    op.drop_index("ix_response_reviewed", table_name="response")
