@@ -136,9 +136,16 @@ def main() -> None:
             from sqlmodel import select
 
             admin = session.exec(select(User).where(User.role == "admin")).first()
+        with new_session() as session:
+            from app import sessions
+
+            token = sessions.start(session, admin.id)  # login sessions live in the database
     with client.session_transaction() as browser:
+        from app.auth import SESSION_TOKEN
+
         browser["_user_id"] = str(admin.id)
         browser["_fresh"] = True
+        browser[SESSION_TOKEN] = token
     url = f"/reports/stores/{code}/{month}.pdf"
     first = client.get(url)
     assert first.status_code == 200, first.status_code
