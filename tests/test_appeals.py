@@ -146,6 +146,22 @@ def test_reviewers_see_the_appeal_rate_per_shopper(app, client, auth, report):
     assert row.startswith("shopper 1 1 100%")
 
 
+def test_reviewers_see_how_often_a_shoppers_contested_items_are_overturned(app, client, auth):
+    """Two items contested, one overturned: half of the shopper's decided items."""
+    report = add_report(app, answers={**RED_LINE, "drinks": "no"})
+    assert approve(client, auth, report).status_code == 303
+    auth.as_role("store_manager")
+    assert file(client, report, {"greeted": "录像为证", "drinks": "有饮品"}).status_code == 303
+    with app.app_context(), new_session() as session:
+        appeal_id = session.exec(select(Appeal.id)).one()
+    auth.as_role("reviewer")
+    assert decide(client, appeal_id, {"greeted": "overturned",
+                                      "drinks": "upheld"}).status_code == 303
+    rates = BeautifulSoup(client.get("/appeals/").get_data(as_text=True), "html.parser")
+    row = rates.select_one("#appeal-rates tbody tr").get_text(" ", strip=True)
+    assert row == "shopper 1 1 100% 2 1 50%"
+
+
 def test_managers_see_the_deadline_of_appealable_reports(client, auth, report):
     auth.as_role("store_manager")
     listed = BeautifulSoup(client.get("/appeals/").get_data(as_text=True), "html.parser")
