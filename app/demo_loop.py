@@ -1,6 +1,7 @@
 """Demo data for the closed loop, so a newcomer sees it working at once: a store manager,
 evidence photos on failed items, corrective actions in every state (open, plan submitted,
-done, verified, reopened), an appeal waiting for a decision and one overturned.
+done, verified, reopened), appeals waiting, upheld and overturned, and last month's round of
+visits finished.
 
 Everything goes through the same functions the pages use (actions, appeals, photos).
 """
@@ -23,10 +24,12 @@ from .instruments import definition
 from .models import (
     ActionPhoto,
     Answer,
+    Assignment,
     InstrumentVersion,
     ManagerStore,
     Response,
     ResponseEvidence,
+    Round,
     Store,
     User,
     utcnow,
@@ -83,8 +86,46 @@ def seed_loop(session: Session, *, storage: Storage | str | None, rng: random.Ra
                                    now=shop.reviewed_at)
     session.flush()
     _actions_in_every_state(session, store, owner, region_manager, settings, photos, today)
+    visits = _finished_round(session, today)
     _appeals(session, store, owner, reviewer, today)
-    return f"{len(photos)} photos"
+    return f"{len(photos)} photos, last month's round of {visits} visits"
+
+
+def _finished_round(session, today: date) -> int:
+    """Last month's round of the most used checklist: each store's first approved visit of
+    the month is its assignment, so the round's board shows every visit approved."""
+    end = today.replace(day=1) - timedelta(days=1)
+    start = end.replace(day=1)
+    shops = list(session.exec(select(Response).where(
+        Response.kind == "mystery_shop", Response.status == "approved",
+        Response.assignment_id.is_(None), Response.day >= start, Response.day <= end)
+        .order_by(Response.store_id, Response.day, Response.id)))
+    if not shops:
+        return 0
+    counts: dict[int, int] = {}
+    for shop in shops:
+        counts[shop.instrument_version_id] = counts.get(shop.instrument_version_id, 0) + 1
+    version_id = max(counts, key=lambda v: (counts[v], -v))
+    admin = session.exec(select(User).where(User.role == "admin")).first()
+    found = Round(name=f"{end.year}年{end.month}月暗访", period_start=start, period_end=end,
+                  instrument_version_id=version_id, created_by=admin.id if admin else None,
+                  created_at=datetime.combine(start - timedelta(days=5), time(9), UTC))
+    session.add(found)
+    session.flush()
+    seen: set[int] = set()
+    for shop in shops:
+        if shop.instrument_version_id != version_id or shop.store_id in seen:
+            continue
+        seen.add(shop.store_id)
+        assignment = Assignment(instrument_version_id=version_id, store_id=shop.store_id,
+                                shopper_id=shop.shopper_id, window_start=start,
+                                window_end=end, round_id=found.id, created_by=found.created_by)
+        session.add(assignment)
+        session.flush()
+        shop.assignment_id = assignment.id
+        session.add(shop)
+    session.flush()
+    return len(seen)
 
 
 def _evidence(session, shops, *, storage, rng) -> list[str]:
@@ -148,10 +189,11 @@ def _actions_in_every_state(session, store, owner, region_manager, settings, pho
 
 
 def _appeals(session, store, owner, reviewer, today):
-    """The store's two newest approved shops: one appeal waiting, one overturned."""
+    """The store's three newest approved shops: an appeal waiting, one overturned (with a
+    second item upheld when there is one) and one upheld."""
     shops = list(session.exec(select(Response).where(
         Response.store_id == store.id, Response.kind == "mystery_shop",
-        Response.status == "approved").order_by(Response.day.desc()).limit(2)))
+        Response.status == "approved").order_by(Response.day.desc()).limit(3)))
     for n, shop in enumerate(shops):
         shop.reviewed_at = utcnow() - timedelta(days=1 + n)
         session.add(shop)
@@ -160,10 +202,14 @@ def _appeals(session, store, owner, reviewer, today):
         items = appeals.contestable(instrument, stored_answers(session, shop.id))
         if not items:
             continue
+        contested = items[:2] if n == 1 else items[:1]
         appeal = appeals.file_appeal(
             session, response=shop, user=owner, days=from_environment()["APPEAL_DAYS"],
-            items={items[0].id: ("监控录像显示该项已执行，申请复核。", None)})
-        if n == 1 and reviewer is not None:
-            appeals.decide(session, appeal, reviewer,
-                           {items[0].id: ("overturned", "核对录像属实，改判。")})
+            items={item.id: ("监控录像显示该项已执行，申请复核。", None) for item in contested})
+        if n == 0 or reviewer is None:
+            continue  # waiting for the reviewer
+        decisions = {item.id: ("upheld", "录像中未见该项执行，维持原判。") for item in contested}
+        if n == 1:
+            decisions[contested[0].id] = ("overturned", "核对录像属实，改判。")
+        appeals.decide(session, appeal, reviewer, decisions)
 

@@ -1,13 +1,14 @@
 """The demo seed shows the closed loop at once: actions in every state, appeals waiting and
 decided, evidence photos, and a store manager who can log in and see their actions."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel import select
 
 from app.db import new_session
 from app.demo import seed
-from app.models import Appeal, AppealItem, CorrectiveAction, ResponseEvidence
+from app.models import Appeal, AppealItem, CorrectiveAction, ResponseEvidence, Round
+from app.rounds.service import progress
 from tests.test_dashboard import text_of
 
 
@@ -22,7 +23,13 @@ def test_the_demo_has_the_loop_in_every_state(bare_app, tmp_path):
         statuses = set(session.exec(select(CorrectiveAction.status)))
         assert statuses == {"open", "plan_submitted", "done", "verified", "reopened"}
         assert {a.status for a in session.exec(select(Appeal))} == {"open", "decided"}
-        assert "overturned" in set(session.exec(select(AppealItem.decision)))
+        assert {"overturned", "upheld", "pending"} <= set(session.exec(
+            select(AppealItem.decision)))
+        [last_month] = session.exec(select(Round)).all()
+        assert last_month.period_end == date.today().replace(day=1) - timedelta(days=1)
+        board = progress(session, last_month.id)
+        assert len(board) > 3 and all(row.counts["approved"] == sum(row.counts.values())
+                                      for row in board)  # finished: every visit approved
         assert session.exec(select(ResponseEvidence)).first() is not None
     from app.storage import LocalStorage
 
