@@ -321,6 +321,25 @@ def verify(session: Session, action: CorrectiveAction, user: User, *, accept: bo
     session.commit()
 
 
+def item_text(session: Session, action: CorrectiveAction) -> dict | None:
+    """The wording ({zh, en}) of the action's item: from the report that triggered it, else
+    from the active checklists (an action opened by hand from an item drill-down)."""
+    if not action.item_id:
+        return None
+    versions = []
+    if action.response_id is not None:
+        response = session.get(Response, action.response_id)
+        if response is not None:
+            versions.append(session.get(InstrumentVersion, response.instrument_version_id))
+    versions += session.exec(select(InstrumentVersion).where(
+        InstrumentVersion.active, InstrumentVersion.kind == "mystery_shop")).all()
+    for version in versions:
+        item = definition(version).item(action.item_id) if version else None
+        if item is not None:
+            return item.text.model_dump()
+    return None
+
+
 def photos(session: Session, action_id: int) -> list[str]:
     return list(session.exec(select(ActionPhoto.sha256).where(
         ActionPhoto.action_id == action_id).order_by(ActionPhoto.added_at)))

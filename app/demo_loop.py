@@ -20,7 +20,7 @@ from . import actions, appeals
 from .auth import hash_password
 from .config import from_environment
 from .domain.item_types import fraction
-from .instruments import definition
+from .instruments import active_versions, definition
 from .models import (
     ActionPhoto,
     Answer,
@@ -85,9 +85,9 @@ def seed_loop(session: Session, *, storage: Storage | str | None, rng: random.Ra
         actions.open_for_red_lines(session, settings=settings, response=shop,
                                    now=shop.reviewed_at)
     session.flush()
-    _actions_in_every_state(session, store, owner, region_manager, settings, photos, today)
     visits = _finished_round(session, today)
     _appeals(session, store, owner, reviewer, today)
+    _actions_in_every_state(session, store, owner, region_manager, settings, photos, today, rng)
     return f"{len(photos)} photos, last month's round of {visits} visits"
 
 
@@ -153,38 +153,96 @@ def _evidence(session, shops, *, storage, rng) -> list[str]:
     return stored
 
 
-def _actions_in_every_state(session, store, owner, region_manager, settings, photos, today):
-    """Five actions of the store at the five states, the older ones done long ago so their
-    effect shows."""
-    tps = ["greeting", "needs_analysis", "test_drive", "farewell", "service_reception"]
+# (touchpoint, opened days ago, done days ago, final status, its effect in the demo data)
+ACTION_STORIES = [
+    ("greeting", 110, 80, "verified", "improved"),
+    ("needs_analysis", 100, 70, "verified", "not_yet"),  # flagged on the short board
+    ("test_drive", 60, 35, "reopened", None),
+    ("farewell", 45, 20, "done", None),
+    ("service_reception", 30, None, "plan_submitted", None),
+    ("delivery", 6, None, "open", None),
+]
+
+
+def _actions_in_every_state(session, store, owner, region_manager, settings, photos, today, rng):
+    """The store's actions at every state, each with a history dated as it happened; the
+    two verified long ago have visits around them, so one shows an improvement and the
+    other is flagged on the short board as not improved yet."""
     now = utcnow()
-    made = []
-    for n, tp in enumerate(tps):
-        action = actions.open_action(
-            session, settings=settings, store=store, touchpoint_id=tp, trigger="manual",
-            note="区域巡检发现：执行不到位，需要整改。", opened_by=region_manager.id,
-            now=now - timedelta(days=100 - 15 * n))
-        made.append(action)
-    session.flush()
     plan = {"root_cause": "training", "whys": ["新员工未按流程执行", "入职培训未覆盖该环节",
                                                "培训教材过期"],
             "plan": "本月内完成全员流程培训，店总每周抽查两次。"}
-    # 0 verified, 1 reopened, 2 done, 3 plan submitted, 4 open
-    for action in made[:4]:
-        actions.submit_plan(session, action, owner, settings=settings, **plan)
-    for n, action in enumerate(made[:3]):
-        sha = photos[n % len(photos)] if photos else None
-        if sha is None:
+    for n, (tp, opened_ago, done_ago, status, effect) in enumerate(ACTION_STORIES):
+        opened = now - timedelta(days=opened_ago)
+        action = actions.open_action(
+            session, settings=settings, store=store, touchpoint_id=tp, trigger="manual",
+            note="区域巡检发现：执行不到位，需要整改。", opened_by=region_manager.id, now=opened)
+        session.flush()
+        if status == "open":
             continue
-        session.add(ActionPhoto(action_id=action.id, sha256=sha))
+        actions.submit_plan(session, action, owner, settings=settings, **plan)
+        _dated(session, action.id, opened + timedelta(days=3))
+        if done_ago is None or not photos:
+            continue
+        done = now - timedelta(days=done_ago)
+        session.add(ActionPhoto(action_id=action.id, sha256=photos[n % len(photos)],
+                                added_at=done - timedelta(hours=2)))
         session.flush()
         actions.mark_done(session, action, owner, "已完成培训并现场抽查。")
-        action.done_at = now - timedelta(days=70 - 20 * n)
+        action.done_at = done
         session.add(action)
-    if photos:
-        actions.verify(session, made[0], region_manager, accept=True, note="现场确认已整改。")
-        actions.verify(session, made[1], region_manager, accept=False,
-                       note="照片不能说明问题，请补充培训签到表。")
+        _dated(session, action.id, done)
+        if status in ("verified", "reopened"):
+            actions.verify(session, action, region_manager, accept=status == "verified",
+                           note="现场确认已整改。" if status == "verified"
+                           else "照片不能说明问题，请补充培训签到表。")
+            decided = done + timedelta(days=2)
+            if status == "verified":
+                action.verified_at = decided
+            else:
+                action.due_at = decided + timedelta(days=7)
+            session.add(action)
+            _dated(session, action.id, decided)
+        if effect is not None:
+            _visits_around(session, store, tp, opened.date(), done.date(), improved=effect ==
+                           "improved", rng=rng)
+    session.flush()
+
+
+def _dated(session, action_id: int, at: datetime) -> None:
+    """Date the action's newest event (the functions the pages use stamp it now)."""
+    from .models import ActionEvent
+
+    event = session.exec(select(ActionEvent).where(ActionEvent.action_id == action_id)
+                         .order_by(ActionEvent.id.desc())).first()
+    event.at = at
+    session.add(event)
+    session.commit()
+
+
+def _visits_around(session, store, tp: str, opened: date, done: date, *, improved: bool,
+                   rng: random.Random) -> None:
+    """Three approved visits weak on the touchpoint in the weeks before the action, three
+    after it was done: strong ones when it worked, as weak ones when it did not."""
+    from .demo import generate_answers
+    from .responses import create_scored_response
+
+    version = next((v for v in active_versions(session, "mystery_shop")
+                    if any(s.touchpoint == tp for s in definition(v).sections)), None)
+    shopper = session.exec(select(User).where(User.role == "shopper")).first()
+    if version is None:
+        return
+    instrument = definition(version)
+    days = [opened - timedelta(days=d) for d in (9, 23, 37)]
+    days += [done + timedelta(days=d) for d in (12, 26, 40)]
+    for n, day in enumerate(days):
+        quality = 0.98 if n >= 3 and improved else 0.2
+        response, _ = create_scored_response(
+            session, version=version, store=store,
+            raw_answers=generate_answers(instrument, {tp: quality}, rng), channel="demo",
+            status="approved", day=day, shopper_id=shopper.id if shopper else None)
+        response.reviewed_at = datetime.combine(day + timedelta(days=1), time(10), UTC)
+        session.add(response)
     session.flush()
 
 

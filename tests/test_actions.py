@@ -51,6 +51,12 @@ def test_an_approved_red_line_failure_opens_one_action_for_the_store(app, red_li
     assert due == timedelta(days=14)
 
 
+def test_the_action_names_the_failed_item_in_words(client, auth, red_line):
+    auth.as_role("manager_west")
+    page = text_of(client.get(f"/actions/{red_line.id}"))
+    assert "30秒内有人问候" in page and "greeted" not in page
+
+
 def test_the_red_line_trigger_is_idempotent(app, red_line):
     with app.app_context(), new_session() as session:
         from app.models import Response
