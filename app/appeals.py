@@ -113,6 +113,13 @@ def items_of(session: Session, appeal_id: int) -> list[AppealItem]:
                              .order_by(AppealItem.id)))
 
 
+def instruments_for(session: Session, responses: list[Response]) -> dict[int, Instrument]:
+    """{response id: its checklist}, one query for the versions: item wording for lists."""
+    versions = {v.id: definition(v) for v in session.exec(select(InstrumentVersion).where(
+        InstrumentVersion.id.in_({r.instrument_version_id for r in responses} or {-1})))}
+    return {r.id: versions[r.instrument_version_id] for r in responses}
+
+
 def items_for(session: Session, appeal_ids: set[int]) -> dict[int, list[AppealItem]]:
     out: dict[int, list[AppealItem]] = {}
     for item in session.exec(select(AppealItem).where(
