@@ -69,7 +69,6 @@ def from_environment() -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;100 per hour"),
         "SMALL_SAMPLE": int(os.environ.get("SMALL_SAMPLE", "5")),
         # per-process memo of dashboard aggregates (0: off); views are fast without it
-        "DASHBOARD_CACHE_SECONDS": int(os.environ.get("DASHBOARD_CACHE_SECONDS", "600")),
         # Redis makes several app processes behave as one: rate-limit counters and the job
         # queue live there. Without it (make run) limits are per process and jobs run in-process.
         "REDIS_URL": os.environ.get("REDIS_URL", ""),

@@ -288,6 +288,30 @@ class RegionDaySummary(SummaryMeasures, table=True):
     touchpoint_id: str = Field(primary_key=True, max_length=64)
 
 
+class StoreRecentSummary(SummaryMeasures, table=True):
+    """One store's last `RecentWindow.days` days (the dashboard's default period): the
+    network board ranks 2,000 stores from one row each per touchpoint, with no grouping.
+    Kept at write time for rows inside the window; `app.recent` moves the window each day."""
+
+    __tablename__ = "summary_store_recent"
+    __table_args__ = (Index("ix_ssr_region", "region_id", "kind", "stage"),
+                      {"sqlite_with_rowid": False})
+    kind: str = Field(primary_key=True, max_length=32)
+    stage: str = Field(primary_key=True, max_length=16)
+    store_id: int = Field(primary_key=True)
+    region_id: int = Field(primary_key=True)
+    touchpoint_id: str = Field(primary_key=True, max_length=64)
+
+
+class RecentWindow(SQLModel, table=True):
+    """The one row saying which days `summary_store_recent` holds: last - days + 1 .. last."""
+
+    __tablename__ = "summary_recent_window"
+    id: int = Field(default=1, primary_key=True)
+    last_day: date
+    days: int
+
+
 class Photo(SQLModel, table=True):
     """An evidence photo, stored once by content hash in the storage folder."""
 

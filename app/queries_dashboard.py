@@ -1,6 +1,8 @@
 """SQL aggregates for the managers' dashboard. Every ranking figure comes from the summary rows
 kept at write time (`app.summaries`: whole months, plus per-response rows for the ends of a
-range); answers are read only for the drill-down to one item and the raw export.
+range; one row per store and touchpoint for the default period, `app.recent`); answers are
+read only for the drill-down to one item and the raw export. There is no cache: every view
+reads the rows as they are, so a view right after a write shows it.
 
 A scope is either the network (`region_id` and `store_ids` None), a region (`region_id`) or a
 set of stores (`store_ids`); `Scope` is built and checked in `app.dashboard`.
@@ -8,16 +10,10 @@ set of stores (`store_ids`); `Scope` is built and checked in `app.dashboard`.
 
 from __future__ import annotations
 
-import functools
-import threading
-import time
-import weakref
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app, has_app_context
 from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
@@ -28,67 +24,12 @@ from .models import (
     InstrumentVersion,
     Region,
     Response,
-    ResponseRevision,
     Store,
     Touchpoint,
     TouchpointScore,
 )
 
 S = TouchpointScore
-CACHE_SECONDS = 600
-CACHE_ENTRIES = 128
-_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> OrderedDict
-_cache_lock = threading.Lock()
-
-
-def data_version(session: Session) -> tuple:
-    """A fingerprint that changes whenever counted scores can have changed: a new or re-scored
-    response adds touchpoint-score rows (higher ids); a review or an invalidation moves a
-    response between statuses; an overturned appeal re-scores a response in place and keeps
-    a revision (SQLite may reuse the ids of the rows it replaced). All index look-ups, cheap
-    at any size; asked once per session (a request)."""
-    if "dashboard_version" in session.info:
-        return session.info["dashboard_version"]
-    newest = session.connection().execute(select(func.max(S.id))).scalar()
-    statuses = session.connection().execute(
-        select(Response.status, func.count()).where(Response.status.in_(("approved", "invalid")))
-        .group_by(Response.status)).all()
-    revised = session.connection().execute(select(func.max(ResponseRevision.id))).scalar()
-    session.info["dashboard_version"] = (newest, revised,
-                                         tuple(sorted(tuple(r) for r in statuses)))
-    return session.info["dashboard_version"]
-
-
-def cached(function):
-    """Memoise an aggregate per arguments and data version (and at most
-    DASHBOARD_CACHE_SECONDS; 0 turns it off). Only an optimisation: the summaries make a
-    fresh view fast, and the data version makes a view after a write show the write."""
-
-    @functools.wraps(function)
-    def wrapper(session: Session, **kwargs):
-        seconds = current_app.config.get("DASHBOARD_CACHE_SECONDS", CACHE_SECONDS) \
-            if has_app_context() else CACHE_SECONDS
-        if not seconds:
-            return function(session, **kwargs)
-        key = (function.__name__, tuple(sorted((k, frozenset(v) if isinstance(v, set) else v)
-                            for k, v in kwargs.items())))
-        version = data_version(session)
-        now = time.monotonic()
-        with _cache_lock:
-            cache = _caches.setdefault(session.get_bind(), OrderedDict())
-            hit = cache.get(key)
-            if hit is not None and hit[0] == version and now - hit[1] < seconds:
-                cache.move_to_end(key)
-                return hit[2]
-        value = function(session, **kwargs)
-        with _cache_lock:
-            cache[key] = (version, now, value)
-            while len(cache) > CACHE_ENTRIES:
-                cache.popitem(last=False)
-        return value
-
-    wrapper.uncached = function
-    return wrapper
 
 
 @dataclass(frozen=True)
@@ -118,7 +59,6 @@ def touchpoints(session: Session, stage: str) -> list[Touchpoint]:
     return list(session.exec(query))
 
 
-@cached
 def store_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
                 scope: Scope | None = None, touchpoint: str | None = None):
     """({touchpoint: {store id: Stats}}, {store id: region id}) for one kind (and one
@@ -127,7 +67,6 @@ def store_stats(session: Session, *, kind: str, stage: str, start: date, end: da
                                  scope=scope, touchpoint=touchpoint)
 
 
-@cached
 def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: date,
                   scope: Scope | None, priors: tuple[tuple[str, float], ...], k: float,
                   count: int):
@@ -137,7 +76,6 @@ def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: 
                                    scope=scope, priors=dict(priors), k=k, count=count)
 
 
-@cached
 def store_order(session: Session, *, kind: str, stage: str, start: date, end: date,
                 scope: Scope | None, priors: tuple[tuple[str, float], ...], k: float,
                 limit: int) -> tuple[list[int], int]:
@@ -147,7 +85,6 @@ def store_order(session: Session, *, kind: str, stage: str, start: date, end: da
                                  scope=scope, priors=dict(priors), k=k, limit=limit)
 
 
-@cached
 def scope_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
                 scope: Scope | None) -> dict[str, Stats]:
     """{touchpoint: Stats} for the scope as a whole."""
@@ -170,7 +107,6 @@ def outcome_items(session: Session, stage: str) -> set[str]:
     return found
 
 
-@cached
 def outcome_moments(session: Session, *, stage: str, start: date, end: date,
                     scope: Scope | None) -> dict[str, Moments]:
     """Per touchpoint, sums pairing each customer survey's touchpoint score (x) with its
@@ -178,7 +114,6 @@ def outcome_moments(session: Session, *, stage: str, start: date, end: date,
     return summaries.scope_moments(session, stage=stage, start=start, end=end, scope=scope)
 
 
-@cached
 def monthly_stats(session: Session, *, kind: str, stage: str, start: date, end: date,
                   scope: Scope | None) -> dict[str, dict[tuple[int, int], Stats]]:
     return summaries.monthly_stats(session, kind=kind, stage=stage, start=start, end=end,

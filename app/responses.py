@@ -57,7 +57,9 @@ def create_scored_response(
 
     The caller commits; a failure before commit leaves nothing behind.
     """
-    answers = validate_answers(definition(version), raw_answers)
+    instrument = definition(version)
+    answers = validate_answers(instrument, raw_answers)
+    result = score(instrument, answers)
     response = Response(
         instrument_version_id=version.id,
         kind=version.kind,
@@ -69,13 +71,14 @@ def create_scored_response(
         assignment_id=assignment_id,
         shopper_id=shopper_id,
         day=day,
+        overall=result.overall,
         submitted_at=submitted_at or (utcnow() if status != "draft" else None),
     )
     if uuid:
         response.uuid = uuid
     session.add(response)
     session.flush()
-    result = _store_answers(session, response, version, answers, replace=False)
+    _store_answers(session, response, version, answers, replace=False, result=result)
     return response, result
 
 
@@ -99,22 +102,24 @@ def outcome_value(instrument: Instrument, answers: dict[str, Any]) -> float | No
     return float(value)
 
 
-def _store_answers(session, response, version, answers, *, replace: bool) -> ScoreResult:
+def _store_answers(session, response, version, answers, *, replace: bool,
+                   result: ScoreResult | None = None) -> ScoreResult:
     instrument = definition(version)
-    result = score(instrument, answers)
+    result = result or score(instrument, answers)
     outcome = outcome_value(instrument, answers) if version.kind == "customer_survey" else None
     if replace:
         summaries.retract(session, response.id)
         session.exec(delete(Answer).where(Answer.response_id == response.id))
         session.exec(delete(TouchpointScore).where(TouchpointScore.response_id == response.id))
-    response.overall = result.overall
-    session.add(response)
+    if response.overall != result.overall:
+        response.overall = result.overall
+        session.add(response)
     session.add_all(
         Answer(response_id=response.id, item_id=item_id, value=json.dumps(value, ensure_ascii=False))
         for item_id, value in answers.items()
     )
     counted = counts(version.kind, response.status)
-    session.add_all(
+    scores = [
         TouchpointScore(
             response_id=response.id,
             touchpoint_id=tp,
@@ -130,9 +135,12 @@ def _store_answers(session, response, version, answers, *, replace: bool) -> Sco
         )
         for tp, value in result.touchpoints.items()
         if value is not None
-    )
-    if counted:
-        summaries.add(session, response.id)
+    ]
+    session.add_all(scores)
+    if counted:  # from the rows in hand: no read back of what was just written
+        summaries.apply_rows(session, [
+            (s.touchpoint_id, s.store_id, s.region_id, s.day, s.kind, s.stage, s.score,
+             s.critical_failed, s.outcome) for s in scores])
     return result
 
 

@@ -68,7 +68,6 @@ def ranks(stats_by_store: dict[int, Stats], prior: float, k: float) -> dict[int,
     return out
 
 
-@q.cached
 def overall_by_store(session: Session, *, start: date, end: date) -> dict[int, Stats]:
     """{store id: Stats of the overall scores} of approved mystery shops in the window."""
     r = Response
