@@ -82,6 +82,12 @@ def from_environment() -> dict:
         # or, when unset, the STORAGE_DIR folder
         "STORAGE_URL": os.environ.get("STORAGE_URL", ""),
         "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL", ""),
+        # notices by e-mail (`flask notices mail`): MAIL_SERVER host[:port] turns it on
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "touchpoint@localhost"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_STARTTLS": _flag("MAIL_STARTTLS"),
         # the address printed in QR codes (else the address the admin is using)
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         # times are stored in UTC and shown in the stores' time zone (case deadlines, answers)
