@@ -29,7 +29,7 @@ from .models import (
     User,
     utcnow,
 )
-from .responses import replace_answers, stored_answers, stored_scores
+from .responses import record_event, replace_answers, stored_answers, stored_scores
 
 REASON_LIMIT = 2000
 
@@ -104,6 +104,8 @@ def file_appeal(session: Session, *, response: Response, user: User, days: int,
         AppealItem(appeal_id=appeal.id, item_id=item_id, reason=reason.strip()[:REASON_LIMIT],
                    sha256=sha, value_before=json.dumps(answers[item_id], ensure_ascii=False))
         for item_id, (reason, sha) in sorted(items.items()))
+    # the history shows the appeal's items and reasons from appeal_item (see appeal_events)
+    record_event(session, response, "appealed", user.id)
     session.commit()
     return appeal
 
@@ -165,7 +167,24 @@ def decide(session: Session, appeal: Appeal, reviewer: User,
     appeal.status, appeal.decided_at, appeal.decided_by = "decided", now, reviewer.id
     appeal.overall_after = response.overall
     session.add(appeal)
+    record_event(session, response, "appeal_decided", reviewer.id)
     session.commit()
+
+
+def appeal_events(session: Session, response_id: int, events: list) -> dict[int, Appeal]:
+    """{event id: its appeal} for the response's "appealed" and "appeal_decided" events.
+
+    Each event is written in the transaction that files or decides its appeal, so the n-th
+    "appealed" event is the n-th appeal filed and the n-th "appeal_decided" the n-th decided."""
+    filed = list(session.exec(select(Appeal).where(Appeal.response_id == response_id)
+                              .order_by(Appeal.id)))
+    decided = sorted((a for a in filed if a.decided_at is not None),
+                     key=lambda a: (a.decided_at, a.id))
+    out: dict[int, Appeal] = {}
+    for kind, appeals in (("appealed", filed), ("appeal_decided", decided)):
+        for event, appeal in zip((e for e in events if e.kind == kind), appeals, strict=False):
+            out[event.id] = appeal
+    return out
 
 
 # ---- lists -------------------------------------------------------------------------------

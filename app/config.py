@@ -92,6 +92,9 @@ def from_environment() -> dict:
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         # times are stored in UTC and shown in the stores' time zone (case deadlines, answers)
         "TIME_ZONE": os.environ.get("TIME_ZONE", "Asia/Shanghai"),
+        # a pinned moment on the stores' clock (ISO date-time) for tests and demos; empty: the
+        # real clock (app/clock.py)
+        "NOW": "",
         # corrective actions: days to fix per trigger, root-cause categories (seed 002's
         # 人/机/料/法/环/测 grouping), months after which an unimproved action is flagged
         "ACTION_DUE_DAYS": {"manual": 14, "red_line": 14, "below_target": 14},

@@ -1,4 +1,10 @@
-"""Putting definitions into the database as immutable versions, and reading them back."""
+"""Putting definitions into the database as immutable versions, and reading them back.
+
+Which version an instrument uses is decided when it is read: its newest published version
+whose effective day has come (on the stores' clock). A publication for the 1st of next month
+takes over on that day by itself, whoever looks first, with no one visiting an admin page.
+The `active` column mirrors that decision for people reading the tables with SQL; it is
+refreshed on publication and on the admin home, and the app never reads it."""
 
 from __future__ import annotations
 
@@ -7,8 +13,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
+from . import clock
 from .domain.definitions import Instrument, Taxonomy
 from .models import InstrumentVersion, Touchpoint, utcnow
 
@@ -89,7 +97,7 @@ def publish_version(session: Session, row: InstrumentVersion, *, approved_by: in
                     effective_on: date | None = None, today: date | None = None) -> None:
     """Approve a draft; it becomes the active version on its effective day (today when none
     is given). An older version than the active one cannot be published."""
-    today = today or date.today()
+    today = today or clock.today()
     if row.status != "draft":
         raise NotPublishable("not a draft")
     row.status = "published"
@@ -101,21 +109,37 @@ def publish_version(session: Session, row: InstrumentVersion, *, approved_by: in
     activate_due(session, today)
 
 
+def in_use_ids(today: date):
+    """A query of the ids of the versions in use on `today`: per instrument, the newest
+    published version whose effective day has come (none yet: the instrument is unused)."""
+    newest = (
+        select(InstrumentVersion.instrument_id,
+               func.max(InstrumentVersion.version).label("version"))
+        .where(InstrumentVersion.status == "published",
+               or_(InstrumentVersion.effective_on.is_(None),
+                   InstrumentVersion.effective_on <= today))
+        .group_by(InstrumentVersion.instrument_id)
+        .subquery()
+    )
+    return select(InstrumentVersion.id).join(newest, and_(
+        InstrumentVersion.instrument_id == newest.c.instrument_id,
+        InstrumentVersion.version == newest.c.version))
+
+
+def in_use(session: Session, today: date | None = None) -> set[int]:
+    """The ids of the versions in use today (for pages that label versions)."""
+    return set(session.exec(in_use_ids(today or clock.today())))
+
+
 def activate_due(session: Session, today: date | None = None) -> bool:
-    """Make each instrument's newest published version whose effective day has come the
-    active one. True when anything changed (the caller commits)."""
-    today = today or date.today()
+    """Refresh the `active` mirror from the versions in use today. True when anything
+    changed (the caller commits)."""
+    using = in_use(session, today)
     rows = session.exec(select(InstrumentVersion).where(
-        InstrumentVersion.status == "published")).all()
-    due: dict[str, InstrumentVersion] = {}
-    for row in rows:
-        if row.effective_on is None or row.effective_on <= today:
-            best = due.get(row.instrument_id)
-            if best is None or row.version > best.version:
-                due[row.instrument_id] = row
+        or_(InstrumentVersion.active, InstrumentVersion.id.in_(using or {-1})))).all()
     changed = False
     for row in rows:
-        should = due.get(row.instrument_id) is row
+        should = row.id in using
         if row.active != should:
             row.active = should
             session.add(row)
@@ -138,11 +162,22 @@ def _next_version(session: Session, instrument_id: str) -> int:
     return max(versions, default=0) + 1
 
 
-def active_versions(session: Session, kind: str | None = None) -> list[InstrumentVersion]:
-    query = select(InstrumentVersion).where(InstrumentVersion.active)
+def active_versions(session: Session, kind: str | None = None,
+                    today: date | None = None) -> list[InstrumentVersion]:
+    """The version each instrument uses today (of one kind, when given)."""
+    query = select(InstrumentVersion).where(
+        InstrumentVersion.id.in_(in_use_ids(today or clock.today())))
     if kind is not None:
         query = query.where(InstrumentVersion.kind == kind)
     return list(session.exec(query.order_by(InstrumentVersion.instrument_id)))
+
+
+def active_version(session: Session, instrument_id: str,
+                   today: date | None = None) -> InstrumentVersion | None:
+    """The version of one instrument in use today, or None."""
+    return session.exec(select(InstrumentVersion).where(
+        InstrumentVersion.instrument_id == instrument_id,
+        InstrumentVersion.id.in_(in_use_ids(today or clock.today())))).first()
 
 
 def definition(version: InstrumentVersion) -> Instrument:

@@ -135,7 +135,9 @@ class InstrumentVersion(SQLModel, table=True):
     title_en: str = Field(max_length=200)
     content_hash: str = Field(max_length=64)
     definition: str = Field(sa_column=Column(Text, nullable=False))  # validated model as JSON
-    active: bool = True  # the version new assignments and surveys use
+    # mirrors the version in use, for SQL readers; the app decides by status and effective day
+    # when it reads (instruments.active_versions), so a scheduled version needs no visit
+    active: bool = True
     loaded_at: datetime = Field(default_factory=utcnow)
     # draft -> published (approved by someone, effective from a day); loading never publishes
     status: str = Field(default="published", max_length=16)
@@ -601,8 +603,10 @@ class RoundQuota(SQLModel, table=True):
     quota: int
 
 
+# "valid": an invalid mark undone; "appealed" / "appeal_decided": a store's appeal filed and
+# decided (its items live in appeal_item)
 RESPONSE_EVENTS = ("created", "autosaved", "submitted", "returned", "resubmitted", "approved",
-                   "invalid", "appealed")
+                   "invalid", "valid", "appealed", "appeal_decided")
 
 
 class ResponseEvent(SQLModel, table=True):

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from . import cases, tokens
 from .domain.definitions import Instrument
-from .instruments import definition
+from .instruments import active_version, definition
 from .models import (
     FollowUpCase,
     InstrumentVersion,
@@ -74,13 +74,9 @@ def resolve(session: Session, token: str, *, allow_used: bool = False) -> Target
     except tokens.TokenError as error:
         raise Unavailable(error.reason) from error
     store = session.get(Store, code.store_id)
-    version = session.exec(
-        select(InstrumentVersion).where(
-            InstrumentVersion.instrument_id == code.instrument_id,
-            InstrumentVersion.active,
-            InstrumentVersion.kind == "customer_survey",
-        )
-    ).first()
+    version = active_version(session, code.instrument_id)
+    if version is not None and version.kind != "customer_survey":
+        version = None
     if store is None or not store.active or version is None:
         raise Unavailable("gone")
     if code.single_use_id is not None:

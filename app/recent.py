@@ -8,7 +8,8 @@ ranks them.
 
 The window moves once a day (`advance`): the days that left it are taken away and the days
 that entered are added from the per-response rows (a day's worth; everything when it was not
-moved for the window's length). A writer adds a counted row when its day lies inside the
+moved for the window's length), in a transaction of its own: by the first view of the day, or
+on PostgreSQL by the first write. A writer adds a counted row when its day lies inside the
 window as stored. On PostgreSQL the writer reads the window row `FOR SHARE` and keeps that
 lock to its commit, and `advance` locks it `FOR UPDATE`: moving the window waits for every
 writer that decided with the old window, and writers after it see the new one. SQLite has
@@ -68,16 +69,23 @@ def for_write(session: Session) -> tuple[date, date] | None:
     if cached is not None and cached[0] is transaction:
         return cached[1]
     connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
     day = today()
-    window = stored(session)
-    if window is None or window[1] < day:
-        if postgres:
+    if connection.dialect.name == "postgresql":
+        # locked only when current (a stale row is not locked: moving it apart must not wait
+        # for this transaction); one statement in the common case
+        current = (select(W.c.last_day, W.c.days).where(W.c.id == 1, W.c.last_day >= day)
+                   .with_for_update(read=True))
+        row = connection.execute(current).first()
+        if row is None:
             _advance_apart(session, day)
-        else:
-            advance(connection, day)
-    query = select(W.c.last_day, W.c.days).where(W.c.id == 1)
-    row = connection.execute(query.with_for_update(read=True) if postgres else query).first()
+            row = connection.execute(current).first()
+            if row is None:  # could not be moved: add to the window as stored (exact for it)
+                row = connection.execute(select(W.c.last_day, W.c.days).where(W.c.id == 1)
+                                         .with_for_update(read=True)).first()
+    else:
+        # SQLite: moving the window here would read this transaction's own new rows and add
+        # them twice; a stale window stays exact for its days, and the next view moves it
+        row = connection.execute(select(W.c.last_day, W.c.days).where(W.c.id == 1)).first()
     window = None if row is None else _span(row.last_day, row.days)
     session.info[_INFO] = (transaction, window)
     return window

@@ -27,6 +27,9 @@ from .models import (
     utcnow,
 )
 
+SCORE_COLUMNS = ("touchpoint_id", "store_id", "region_id", "day", "kind", "stage", "score",
+                 "critical_failed", "outcome")
+
 
 def counts(kind: str, status: str) -> bool:
     """Only approved mystery shops count; a customer survey counts once submitted."""
@@ -114,33 +117,26 @@ def _store_answers(session, response, version, answers, *, replace: bool,
     if response.overall != result.overall:
         response.overall = result.overall
         session.add(response)
-    session.add_all(
-        Answer(response_id=response.id, item_id=item_id, value=json.dumps(value, ensure_ascii=False))
-        for item_id, value in answers.items()
-    )
+    # Core inserts (one statement each): no ORM objects are needed for these rows
+    connection = session.connection()
+    if answers:
+        connection.execute(Answer.__table__.insert(), [
+            {"response_id": response.id, "item_id": item_id,
+             "value": json.dumps(value, ensure_ascii=False)}
+            for item_id, value in answers.items()])
     counted = counts(version.kind, response.status)
     scores = [
-        TouchpointScore(
-            response_id=response.id,
-            touchpoint_id=tp,
-            store_id=response.store_id,
-            region_id=response.region_id,
-            day=response.day,
-            kind=version.kind,
-            stage=version.stage,
-            score=value,
-            critical_failed=tp in result.critical_failed,
-            counted=counted,
-            outcome=outcome,
-        )
-        for tp, value in result.touchpoints.items()
-        if value is not None
+        (tp, response.store_id, response.region_id, response.day, version.kind, version.stage,
+         value, tp in result.critical_failed, outcome)
+        for tp, value in result.touchpoints.items() if value is not None
     ]
-    session.add_all(scores)
+    if scores:
+        connection.execute(TouchpointScore.__table__.insert(), [
+            dict(zip(SCORE_COLUMNS, row, strict=True)) | {"response_id": response.id,
+                                                          "counted": counted}
+            for row in scores])
     if counted:  # from the rows in hand: no read back of what was just written
-        summaries.apply_rows(session, [
-            (s.touchpoint_id, s.store_id, s.region_id, s.day, s.kind, s.stage, s.score,
-             s.critical_failed, s.outcome) for s in scores])
+        summaries.apply_rows(session, scores)
     return result
 
 

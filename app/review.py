@@ -1,4 +1,6 @@
-"""Reviewers approve a submitted report (then it counts) or return it with a comment."""
+"""Reviewers approve a submitted report (then it counts) or return it with a comment; a
+report or a customer's answer may be marked invalid (it then counts nowhere) and counted
+again. Each step goes into the response's history with who and when."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from .models import (
     CorrectiveAction,
     Photo,
     Response,
+    ResponseEvent,
     ResponseEvidence,
     User,
     utcnow,
@@ -22,6 +25,39 @@ from .scope import visible_store_ids
 
 class NotReviewable(Exception):
     pass
+
+
+# what can be marked invalid: a report the reviewer has (or had) in hand, a customer's answer
+MAY_INVALIDATE = ("submitted", "approved")
+
+
+def mark_invalid(session: Session, response: Response, user: User, reason: str = "") -> None:
+    """The response counts nowhere from now on (a made-up visit, a duplicate, abuse); its
+    answers stay, and the history says who did it, when and why."""
+    if response.status not in MAY_INVALIDATE:
+        raise NotReviewable(response.status)
+    set_status(session, response, "invalid")
+    record_event(session, response, "invalid", user.id, reason.strip())
+    session.commit()
+
+
+def mark_valid(session: Session, response: Response, user: User, reason: str = "") -> None:
+    """Undo an invalid mark: the response takes back the status it had before."""
+    if response.status != "invalid":
+        raise NotReviewable(response.status)
+    set_status(session, response, status_before_invalid(session, response))
+    record_event(session, response, "valid", user.id, reason.strip())
+    session.commit()
+
+
+def status_before_invalid(session: Session, response: Response) -> str:
+    """approved when the last decision before the mark was an approval, else submitted (a
+    customer's answer, or a report still waiting for review)."""
+    kinds = session.exec(select(ResponseEvent.kind).where(
+        ResponseEvent.response_id == response.id).order_by(ResponseEvent.id.desc())).all()
+    steps = [k for k in kinds if k in ("approved", "returned", "submitted", "resubmitted")]
+    return "approved" if steps and steps[0] == "approved" else "submitted"
+
 
 
 def decide(session: Session, response: Response, reviewer: User, *, approve: bool,

@@ -6,7 +6,8 @@ needs beyond the fixed headers (no-store by login state, a nonce for the few inl
 Secure/HSTS decided per request behind ProxyFix) is as long to configure as to write.
 
 - Content-Security-Policy: only this host's scripts and styles, inline ones only with the
-  request's nonce (`csp_nonce()` in templates); no framing (also X-Frame-Options DENY).
+  request's nonce (`csp_nonce()` in templates); no framing (also X-Frame-Options DENY), but
+  for an instrument's preview, framed by this site's own admin page.
 - nosniff, Referrer-Policy, a Server header that names no software.
 - HSTS and a Secure session cookie when the request came over https (directly, or through
   PROXY_COUNT trusted proxies saying so via X-Forwarded-Proto) or PREFERRED_URL_SCHEME=https.
@@ -39,7 +40,7 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def content_security_policy(nonce: str) -> str:
+def content_security_policy(nonce: str, frame_ancestors: str = "'none'") -> str:
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' 'nonce-{nonce}'",
@@ -52,7 +53,7 @@ def content_security_policy(nonce: str) -> str:
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
-        "frame-ancestors 'none'",
+        f"frame-ancestors {frame_ancestors}",
     ])
 
 
@@ -81,8 +82,12 @@ def _has_nul() -> bool:
 
 def _headers(response):
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(csp_nonce())
-    headers["X-Frame-Options"] = "DENY"
+    # one kind of page may be framed, by this site only: an instrument's preview, shown at
+    # phone size inside the admin's page of that version (g.frame_same_origin)
+    framed = bool(g.get("frame_same_origin"))
+    headers["Content-Security-Policy"] = content_security_policy(
+        csp_nonce(), "'self'" if framed else "'none'")
+    headers["X-Frame-Options"] = "SAMEORIGIN" if framed else "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
     headers.setdefault("Referrer-Policy", "same-origin")
     headers["Server"] = SERVER_NAME

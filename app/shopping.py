@@ -8,7 +8,7 @@ result. Once submitted, a report changes only if a reviewer returns it; once app
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
@@ -134,14 +134,24 @@ def _existing(session: Session, assignment: Assignment, response: Response | Non
     return response
 
 
+CLOCK_SLACK_MINUTES = 5  # a phone's clock may run a little ahead of the server's
+
+
 def visit_problem(assignment: Assignment, visit_date: date | None, visit_start: str | None,
-                  visit_end: str | None, today: date) -> str | None:
-    """Why the visit's date or times cannot be right (None when they can)."""
+                  visit_end: str | None, now: datetime) -> str | None:
+    """Why the visit's date or times cannot be right (None when they can): the day inside the
+    window and not after today, leaving after arriving, and a visit today not ending later
+    than now (`now` on the stores' clock)."""
+    today = now.date()
     if visit_date is not None and not (
             assignment.window_start <= visit_date <= min(assignment.window_end, today)):
         return "visit_date"
     if visit_start and visit_end and visit_end <= visit_start:
         return "visit_end"
+    latest = now + timedelta(minutes=CLOCK_SLACK_MINUTES)
+    if visit_date == today and latest.date() == today and any(
+            t and t > latest.strftime("%H:%M") for t in (visit_start, visit_end)):
+        return "visit_time"
     return None
 
 

@@ -121,3 +121,33 @@ def test_bad_overrides_are_refused(client, auth, shoppers):
     page = client.post("/admin/rounds/preview", data=_form(client, overrides="nowhere=2"))
     assert page.status_code == 400
     assert "nowhere" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("exclusion_months, may_return", [(3, False), (0, True)])
+def test_the_plan_keeps_past_visits_and_conflicts_from_the_database(
+        shoppers, exclusion_months, may_return):
+    """shopper visited E1 last month; shopper2 must never visit E2. Whatever the seed, the
+    plan never sends shopper back to E1 inside the exclusion window, nor shopper2 to E2."""
+    from app.models import ShopperConflict, Store
+    from app.rounds.service import RoundSpec, make_plan
+
+    start = (date.today().replace(day=1) + timedelta(days=32)).replace(day=1)
+    with shoppers.app_context(), new_session() as session:
+        users = {u.username: u.id for u in session.exec(select(User))}
+        stores = {s.code: s.id for s in session.exec(select(Store))}
+        session.add_all([
+            Assignment(instrument_version_id=1, store_id=stores["E1"], shopper_id=users["shopper"],
+                       window_start=start - timedelta(days=20), window_end=start - timedelta(days=14)),
+            ShopperConflict(user_id=users["shopper2"], store_id=stores["E2"])])
+        session.commit()
+        pairs = set()
+        for seed in range(20):
+            spec = RoundSpec("next", start, start + timedelta(days=27), 1, quota=1,
+                             exclusion_months=exclusion_months, window_days=3, overrides={},
+                             seed=seed)
+            plan = make_plan(session, spec)
+            pairs |= {(v.shopper_id, v.store_id) for v in plan.visits}
+            assert all(start <= v.window_start <= v.window_end <= spec.period_end
+                       for v in plan.visits)
+    assert (users["shopper2"], stores["E2"]) not in pairs
+    assert ((users["shopper"], stores["E1"]) in pairs) == may_return

@@ -48,3 +48,13 @@ def test_shipped_instruments(shipped, instrument_id, kind, stage, least, most):
     else:
         assert instrument.outcome is not None
         assert any(item.type == "nps" for item in instrument.items())
+
+
+@pytest.mark.parametrize("instrument_id", ["sales-mystery-shop", "aftersales-mystery-shop"])
+def test_checklists_leave_the_visit_times_to_the_visit_form(shipped, instrument_id):
+    """Arrival and leaving times are asked once, above the checklist; a checklist that asked
+    them again let the two disagree."""
+    _, instruments = shipped
+    instrument = instruments[instrument_id]
+    assert instrument.version >= 2
+    assert [item.id for item in instrument.items() if item.type == "time"] == []

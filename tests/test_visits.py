@@ -85,6 +85,40 @@ def test_visit_date_and_times_are_checked(client, auth, app, assignment_id, extr
         assert session.exec(select(Response)).all() == []
 
 
+@pytest.mark.parametrize("times, status", [
+    ({"visit_start": "08:10", "visit_end": "08:55"}, 200),
+    ({"visit_start": "08:10", "visit_end": "09:04"}, 200),  # a phone clock a little ahead
+    ({"visit_start": "08:10", "visit_end": "09:30"}, 422),  # leaving later than now
+    ({"visit_start": "09:40", "visit_end": "10:30"}, 422),
+])
+def test_a_visit_today_cannot_end_later_than_now(client, auth, app, assignment_id, times, status):
+    today = date.today()
+    app.config["NOW"] = f"{today.isoformat()}T09:00"  # on the stores' clock
+    auth.as_role("shopper")
+    reply = _submit(client, assignment_id, str(uuid.uuid4()), visit_date=today.isoformat(), **times)
+    assert reply.status_code == status
+    if status == 422:
+        assert "不能晚于现在" in reply.get_json()["errors"]["visit_time"]
+        with app.app_context(), new_session() as session:
+            assert session.exec(select(Response)).all() == []
+
+
+def test_the_visit_form_asks_the_times_once_and_shows_a_refusal_beside_them(client, auth, app,
+                                                                            assignment_id):
+    from bs4 import BeautifulSoup
+
+    auth.as_role("shopper")
+    page = client.get(f"/shopper/a/{assignment_id}").get_data(as_text=True)
+    soup = BeautifulSoup(page, "html.parser")
+    assert len(soup.select('input[type="time"]')) == 2  # the visit form's, no checklist item
+    reply = client.post(f"/shopper/a/{assignment_id}", data={
+        "csrf_token": csrf_token(page), "uuid": str(uuid.uuid4()), **COMPLETE,
+        "visit_start": "11:00", "visit_end": "10:30"})
+    assert reply.status_code == 422
+    box = BeautifulSoup(reply.get_data(as_text=True), "html.parser").select_one("#visit-times")
+    assert "离店时间必须晚于到店时间" in box.get_text()
+
+
 def test_ten_phones_submitting_at_once_store_one_report(app, assignment_id):
     clients = []
     for _ in range(10):

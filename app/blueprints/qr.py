@@ -15,12 +15,11 @@ from sqlmodel import select
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from .. import db, posters, public_survey, queries_qr
+from .. import db, posters, public_survey, queries_qr, review
 from ..auth import roles_required
 from ..instruments import active_versions
 from ..models import Response as SurveyResponse
 from ..models import Store, SurveyTokenBatch
-from ..responses import set_status
 from ..scope import can_see_store, visible_store_ids
 
 bp = Blueprint("qr", __name__, url_prefix="/qr")
@@ -193,8 +192,10 @@ def mark(response_id: int, state: str):
     response = session.get(SurveyResponse, response_id)
     if response is None or response.channel != "qr":
         abort(404)
-    set_status(session, response, "invalid" if state == "invalid" else "submitted")
-    session.commit()
+    if (response.status == "invalid") != (state == "invalid"):  # a repeated click changes nothing
+        # recorded in the answer's history with who and when, like a reviewer's mark
+        (review.mark_invalid if state == "invalid" else review.mark_valid)(
+            session, response, current_user)
     flash(_("Marked invalid: this answer now counts nowhere.") if state == "invalid"
           else _("Counted again."))
     return redirect(url_for("qr.responses"), 303)

@@ -22,10 +22,11 @@ from .. import actions, db, queries, review, shopping
 from ..auth import roles_required
 from ..domain.geo import distance_m
 from ..errors import abort_with
+from ..history import of_response as history
 from ..instruments import definition
 from ..models import InstrumentVersion, Photo, Response, Store, User
 from ..photos import read_photo
-from ..responses import history, stored_answers, stored_scores
+from ..responses import stored_answers, stored_scores
 from ..storage import storage
 
 bp = Blueprint("reviewer", __name__, url_prefix="/review")
@@ -33,6 +34,10 @@ bp = Blueprint("reviewer", __name__, url_prefix="/review")
 
 class DecisionForm(FlaskForm):
     comment = TextAreaField(validators=[Length(max=2000)])
+
+
+class ValidityForm(FlaskForm):
+    reason = TextAreaField(validators=[Length(max=2000)])
 
 
 @bp.route("/")
@@ -54,7 +59,7 @@ def show(response_id: int):
     return _page(get_report_or_404(response_id), DecisionForm())
 
 
-def _page(response, form):
+def _page(response, form, validity=None):
     session = db.session()
     version = session.get(InstrumentVersion, response.instrument_version_id)
     return render_template(
@@ -64,7 +69,8 @@ def _page(response, form):
         answers=stored_answers(session, response.id), scores=stored_scores(session, response.id),
         evidence=shopping.stored_evidence(session, response.id),
         labels=queries.touchpoint_labels(session), form=form,
-        history=history(session, response.id),
+        validity=validity or ValidityForm(), may_invalidate=review.MAY_INVALIDATE,
+        history=history(session, response.id), show_appeal_reasons=True,
         positions=_positions(response, session.get(Store, response.store_id)),
         flag_m=current_app.config["VISIT_DISTANCE_FLAG_M"],
     )
@@ -105,6 +111,28 @@ def decide(response_id: int):
     flash(_("Report approved: it now counts.") if action == "approve"
           else _("Report returned to the shopper."), "ok")
     return redirect(url_for("reviewer.index"), code=303)
+
+
+@bp.route("/r/<int:response_id>/<any(invalid, valid):state>", methods=["POST"])
+@roles_required("reviewer", "admin")
+def mark(response_id: int, state: str):
+    """Mark a report invalid (it counts nowhere; a reason is required) or count it again."""
+    response = get_report_or_404(response_id)
+    validity = ValidityForm()
+    if not validity.validate():
+        abort(400)
+    reason = (validity.reason.data or "").strip()
+    if state == "invalid" and not reason:
+        validity.reason.errors = [_("Say why the report is invalid.")]
+        return _page(response, DecisionForm(), validity), 422
+    try:
+        (review.mark_invalid if state == "invalid" else review.mark_valid)(
+            db.session(), response, current_user, reason)
+    except review.NotReviewable:
+        abort_with(409, _("This report cannot be marked so in its present state."))
+    flash(_("Marked invalid: this report now counts nowhere.") if state == "invalid"
+          else _("Counted again."), "ok")
+    return redirect(url_for("reviewer.show", response_id=response.id), code=303)
 
 
 @bp.route("/photos/<sha256>")

@@ -21,16 +21,17 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import db, queries, shopping
+from .. import clock, db, queries, shopping
 from ..assets import cache_name
 from ..auth import roles_required
 from ..domain.geo import parse_position
 from ..domain.item_types import is_time_of_day
 from ..errors import abort_with
 from ..forms.checklist import build_form, check, field_name, raw_answers
+from ..history import of_response as history
 from ..models import Assignment, Store
 from ..photos import PhotoError, store_photo
-from ..responses import history, stored_answers, stored_scores
+from ..responses import stored_answers, stored_scores
 from ..storage import storage
 
 bp = Blueprint("shopper", __name__, url_prefix="/shopper")
@@ -44,8 +45,10 @@ CONFLICTS = {
 
 
 def assignment_state(assignment, response, today: date) -> str:
-    """due | overdue | returned | submitted | approved, as the shopper's home groups them."""
-    if response is not None and response.status in ("submitted", "approved", "returned"):
+    """due | overdue | returned | submitted | approved | invalid, as the shopper's home
+    groups them."""
+    if response is not None and response.status in ("submitted", "approved", "returned",
+                                                    "invalid"):
         return response.status
     return "overdue" if assignment.window_end < today else "due"
 
@@ -68,7 +71,7 @@ def index():
          "response": r}
         for a, s, v, r in queries.assignments_for_shopper(db.session(), current_user.id)
     ]
-    order = {"returned": 0, "overdue": 1, "due": 2, "submitted": 3, "approved": 4}
+    order = {"returned": 0, "overdue": 1, "due": 2, "submitted": 3, "approved": 4, "invalid": 5}
     rows.sort(key=lambda row: (order[row["state"]], row["assignment"].window_end))
     return render_template("shopper/index.html", rows=rows)
 
@@ -99,7 +102,7 @@ def _checklist_page(assignment, response, formdata=None, errors=None):
         store=session.get(Store, assignment.store_id), version=version, response=response,
         evidence=evidence, field_name=field_name, errors=errors or {},
         conditions={i.id: i.condition for i in instrument.items() if i.condition is not None},
-        labels=queries.touchpoint_labels(session), today=date.today(),
+        labels=queries.touchpoint_labels(session), today=clock.today(),
     )
 
 
@@ -135,7 +138,7 @@ def _posted(assignment_id: int, final: bool):
     _version, instrument = shopping.instrument_of(session, assignment)
     raw, evidence, errors = _answers_or_error(instrument, final=final)
     problem = shopping.visit_problem(assignment, _visit_date(), _time("visit_start"),
-                                     _time("visit_end"), date.today())
+                                     _time("visit_end"), clock.now())
     if problem:
         errors = {**errors, problem: VISIT_PROBLEMS[problem]()}
     return session, assignment, instrument, (raw, evidence, errors)
@@ -144,6 +147,7 @@ def _posted(assignment_id: int, final: bool):
 VISIT_PROBLEMS = {
     "visit_date": lambda: _("The visit date must lie inside the visit window and not after today."),
     "visit_end": lambda: _("The visit must end after it started."),
+    "visit_time": lambda: _("A visit today cannot have started or ended later than now."),
 }
 
 

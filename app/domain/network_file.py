@@ -131,15 +131,36 @@ class TableError(ValueError):
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM) first, then GBK, the two encodings Chinese Excel writes."""
+    """UTF-8 (with or without BOM) or GBK, the two encodings Chinese Excel writes.
+
+    A short GBK file can be valid UTF-8 too: 一 is D2 BB in GBK, which UTF-8 reads as the
+    Cyrillic һ. When the UTF-8 reading has no Chinese but letters no Chinese dealer network
+    writes, while the GBK reading is Chinese, the file is GBK."""
+    readings = []
     for encoding in ("utf-8-sig", "gbk"):
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
         if "\x00" not in text:  # UTF-16 decodes as GBK but leaves NULs between the letters
-            return text
-    raise TableError(M_ENCODING)
+            readings.append((encoding, text))
+    if not readings:
+        raise TableError(M_ENCODING)
+    if len(readings) == 2 and not data.startswith(b"\xef\xbb\xbf"):
+        utf8, gbk = readings[0][1], readings[1][1]
+        if _chinese(gbk) and not _chinese(utf8) and any(_unlikely(c) for c in utf8):
+            return gbk
+    return readings[0][1]
+
+
+def _chinese(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def _unlikely(char: str) -> bool:
+    """Outside ASCII and Latin-1's letters (Citroën stays UTF-8): control characters,
+    Latin Extended, Greek, Cyrillic... what GBK's double bytes turn into when read as UTF-8."""
+    return ord(char) > 0x7F and not ("\u00a0" <= char <= "\u00ff")
 
 
 def _cell(value) -> str:

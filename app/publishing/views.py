@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+import uuid as uuid_module
+from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_babel import get_locale
@@ -24,7 +28,7 @@ from sqlmodel import select
 from wtforms import DateField
 from wtforms.validators import Optional
 
-from .. import db, queries
+from .. import clock, db, queries, survey_forms
 from ..auth import roles_required
 from ..domain.definitions import DefinitionError, load_taxonomy, parse_instrument
 from ..domain.instrument_diff import diff
@@ -32,7 +36,10 @@ from ..forms.checklist import build_form, field_name
 from ..instruments import (
     NotPublishable,
     VersionConflict,
+    active_version,
+    active_versions,
     definition,
+    in_use,
     load_instrument,
     next_review,
     publish_version,
@@ -57,8 +64,8 @@ def review_interval() -> int:
 
 
 def overdue_reviews(session, today: date) -> list[tuple[InstrumentVersion, date]]:
-    """Active versions whose review date has passed, for the admin home."""
-    rows = session.exec(select(InstrumentVersion).where(InstrumentVersion.active)).all()
+    """Versions in use whose review date has passed, for the admin home."""
+    rows = active_versions(session, today=today)
     due = [(row, next_review(row, review_interval())) for row in rows]
     return [(row, day) for row, day in due if day is not None and day < today]
 
@@ -69,11 +76,11 @@ def index(form=None, problems=None, status=200):
     session = db.session()
     versions = session.exec(select(InstrumentVersion).order_by(
         InstrumentVersion.instrument_id, InstrumentVersion.version.desc())).all()
-    today = date.today()
+    today = clock.today()
     reviews = {v.id: next_review(v, review_interval()) for v in versions}
     return render_template("publishing/index.html", versions=versions, reviews=reviews,
-                           today=today, form=form or UploadForm(), problems=problems or []
-                           ), status
+                           today=today, in_use=in_use(session, today),
+                           form=form or UploadForm(), problems=problems or []), status
 
 
 @bp.route("/upload", methods=["POST"])
@@ -122,20 +129,50 @@ def show(version_id: int):
     session = db.session()
     row = _version_or_404(version_id)
     instrument = definition(row)
-    active = session.exec(select(InstrumentVersion).where(
-        InstrumentVersion.instrument_id == row.instrument_id, InstrumentVersion.active)).first()
+    active = active_version(session, row.instrument_id)
     changes = diff(definition(active) if active and active.id != row.id else None, instrument) \
         if not (active and active.id == row.id) else []
     approver = session.get(User, row.approved_by) if row.approved_by else None
     form = PublishForm()
     if form.effective_on.data is None:
-        form.effective_on.data = date.today()
+        form.effective_on.data = clock.today()
     return render_template(
         "publishing/show.html", row=row, instrument=instrument, active=active,
         changes=changes, approver=approver, publish=form,
         next_review=next_review(row, review_interval()),
-        form=build_form(instrument, str(get_locale())), field_name=field_name, errors={},
-        evidence={}, labels=queries.touchpoint_labels(session))
+        preview_url=url_for("publishing.preview", version_id=row.id))
+
+
+@bp.route("/<int:version_id>/preview", methods=["GET", "POST"])
+@roles_required("admin")
+def preview(version_id: int):
+    """The version as its users will meet it, from the very templates they get: a customer
+    survey as the public QR page (a POST shows its checks and thank-you page, storing
+    nothing), a checklist as the shopper's phone form. Framed by the version's page."""
+    row = _version_or_404(version_id)
+    instrument = definition(row)
+    g.frame_same_origin = True  # the version's page shows this one in a phone-sized frame
+    store = SimpleNamespace(name=_("Store name"))
+    if row.kind == "customer_survey":
+        posted = survey_forms.parse(instrument, request.form) if request.method == "POST" else None
+        if posted is not None and posted.ok:
+            return render_template("public/thanks.html", store=store, case=None, due_hours=0)
+        return render_template(
+            "public/survey.html", token="preview", store=store, instrument=instrument,
+            rows=survey_forms.rows(instrument, str(get_locale()), posted),
+            uuid=str(uuid_module.uuid4()), errors=posted.errors if posted else {},
+            phone=posted.phone if posted else "", call_back=posted.call_back if posted else False,
+            form_action=request.path), 400 if posted else 200
+    today = clock.today()
+    assignment = SimpleNamespace(id=0, window_start=today, window_end=today + timedelta(days=6))
+    form = build_form(instrument, str(get_locale()))
+    form.uuid.data = str(uuid_module.uuid4())
+    return render_template(
+        "publishing/preview_checklist.html", form=form, instrument=instrument,
+        assignment=assignment, store=store, version=row, response=None, evidence={},
+        field_name=field_name, errors={}, today=today,
+        conditions={i.id: i.condition for i in instrument.items() if i.condition is not None},
+        labels=queries.touchpoint_labels(db.session()))
 
 
 @bp.route("/<int:version_id>/publish", methods=["POST"])
@@ -146,8 +183,8 @@ def publish(version_id: int):
     form = PublishForm()
     if not form.validate_on_submit():
         abort(400)
-    effective = form.effective_on.data or date.today()
-    if effective < date.today():
+    effective = form.effective_on.data or clock.today()
+    if effective < clock.today():
         flash(_("The effective date cannot lie in the past."), "error")
         return redirect(url_for("publishing.show", version_id=row.id))
     try:

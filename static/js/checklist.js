@@ -122,7 +122,7 @@
     if (draft.pending) { draft.pending = false; draft.queuedAt = null; button("ready"); toast(""); }
     draft.dirty = true;
     refresh();
-    clearError(target && target.closest && target.closest(".item"));
+    clearError(target && target.closest && target.closest(".item, #visit-times"));
     setState(msg.saving, "saving");
     write().then(function (ok) {
       if (!ok) return;
@@ -226,7 +226,9 @@
   function showErrors(errors) {
     var first = null;
     Object.keys(errors).forEach(function (id) {
-      var el = document.getElementById("item-" + id); if (!el) return;
+      // the visit's day and times have one box above the checklist (visit_date, visit_end, visit_time)
+      var el = document.getElementById("item-" + id) || (id.indexOf("visit_") === 0 && document.getElementById("visit-times"));
+      if (!el) return;
       el.classList.add("has-error");
       var p = el.querySelector(".field-error"); p.textContent = errors[id]; p.hidden = false;
       first = first || el;

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 from sqlmodel import func, select
 
 from app.db import new_session
@@ -81,9 +82,10 @@ def test_offline_checklist_reaches_the_reviewer_exactly_once(phone, server, live
     # reload while offline: the page comes from the service worker, the answers from the phone
     phone.reload()
     phone.wait_for_selector("#checklist")
-    assert phone.locator("#item-greeted input[value=yes]").is_checked()
-    assert phone.locator("#item-licence_checked input[value=yes]").is_checked()
-    assert phone.locator("#item-route_rating").is_visible()
+    # the phone's stored answers are put back a moment after the page shows: wait for them
+    expect(phone.locator("#item-greeted input[value=yes]")).to_be_checked()
+    expect(phone.locator("#item-licence_checked input[value=yes]")).to_be_checked()
+    expect(phone.locator("#item-route_rating")).to_be_visible()
     shots("reloaded-offline")
 
     # a required answer is missing: the phone says which, without the network
