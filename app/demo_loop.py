@@ -20,6 +20,8 @@ from . import actions, appeals
 from .auth import hash_password
 from .config import from_environment
 from .domain.item_types import fraction
+from .domain.loop import corrected_answer
+from .domain.scoring import visible_answers
 from .instruments import active_versions, definition
 from .models import (
     ActionPhoto,
@@ -222,8 +224,9 @@ def _dated(session, action_id: int, at: datetime) -> None:
 
 def _visits_around(session, store, tp: str, opened: date, done: date, *, improved: bool,
                    rng: random.Random) -> None:
-    """Three approved visits weak on the touchpoint in the weeks before the action, three
-    after it was done: strong ones when it worked, as weak ones when it did not."""
+    """Approved visits weak on the touchpoint in the weeks before the action and, after it
+    was done, more of them strong when it worked (enough to outweigh the ordinary visits in
+    the window, whatever the random history), as weak ones when it did not."""
     from .demo import generate_answers
     from .responses import create_scored_response
 
@@ -233,13 +236,20 @@ def _visits_around(session, store, tp: str, opened: date, done: date, *, improve
     if version is None:
         return
     instrument = definition(version)
-    days = [opened - timedelta(days=d) for d in (9, 23, 37)]
-    days += [done + timedelta(days=d) for d in (12, 26, 40)]
-    for n, day in enumerate(days):
-        quality = 0.98 if n >= 3 and improved else 0.2
+    items = [i for section in instrument.sections if section.touchpoint == tp
+             for i in section.items if i.scored]
+    before = [opened - timedelta(days=d) for d in (5, 16, 27, 38)]
+    after = [done + timedelta(days=d) for d in (6, 14, 22, 30, 38, 46)]
+    for n, day in enumerate(before + after):
+        strong = n >= len(before) and improved
+        answers = generate_answers(instrument, {tp: 1.0 if strong else 0.15}, rng)
+        for item in items:  # the touchpoint's items done right, or its yes/no items missed
+            value = corrected_answer(item) if strong else "no" if item.type == "yes_no" else None
+            if value is not None:
+                answers[item.id] = value
         response, _ = create_scored_response(
             session, version=version, store=store,
-            raw_answers=generate_answers(instrument, {tp: quality}, rng), channel="demo",
+            raw_answers=visible_answers(instrument, answers), channel="demo",
             status="approved", day=day, shopper_id=shopper.id if shopper else None)
         response.reviewed_at = datetime.combine(day + timedelta(days=1), time(10), UTC)
         session.add(response)
