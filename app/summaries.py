@@ -100,6 +100,18 @@ def apply_rows(session: Session, rows: Iterable[tuple], sign: int = +1) -> None:
             _upsert(session, name, found)
 
 
+def apply_stores(session: Session, store_ids, sign: int) -> None:
+    """Add (+1) or take away (-1) every counted score of some stores, as stored now (around a
+    change of what counts for whole stores: deactivating or reactivating them)."""
+    session.flush()
+    rows = session.connection().execute(
+        select(S.touchpoint_id, S.store_id, S.region_id, S.day, S.kind, S.stage, S.score,
+               S.critical_failed, S.outcome)
+        .where(S.store_id.in_(list(store_ids)), S.counted)
+    ).all()
+    apply_rows(session, rows, sign)
+
+
 def add(session: Session, response_id: int) -> None:
     apply(session, response_id, +1)
 
