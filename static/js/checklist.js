@@ -182,8 +182,9 @@
   document.body.addEventListener("htmx:afterRequest", function (e) {
     if (e.detail.elt !== form) return;
     if (e.detail.successful) {
-      // changed while the save was on its way: still dirty, and saved again
+      // changed while the save was on its way: still dirty, not "saved", and saved again
       draft.dirty = editsSent !== edits;
+      if (draft.dirty) setState(msg.saving, "saving");
       write().then(function () { if (draft.dirty) { clearTimeout(saveTimer); saveTimer = setTimeout(sync, 300); } });
     } else if (!e.detail.xhr || e.detail.xhr.status === 0) offlineState();
   });

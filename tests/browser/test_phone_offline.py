@@ -220,6 +220,32 @@ def test_a_photo_the_outbox_sent_stays_with_a_refused_report_until_it_goes(phone
     assert [r.status for r in responses] == ["submitted"] and photos == 1
 
 
+def test_an_answer_given_while_a_save_is_on_its_way_is_saved_too(phone, server, live_app):
+    """A save answers for the answers it carried: one given while it was on its way is still
+    unsaved when it comes back (it used to count as saved, and logout then cleared it)."""
+    assignment = assign(live_app)
+    base = server.url
+    login(phone, base, "shopper")
+    phone.wait_for_url(f"{base}/shopper/")
+    open_checklist(phone, base, assignment)
+    held = []
+    phone.route("**/save", lambda route: route.continue_() if held else held.append(route))
+    tap(phone, "greeted", "yes")
+    while not held:  # each round trip to the page lets Playwright deliver the held request
+        phone.evaluate("0")
+    tap(phone, "drinks", "yes")  # while the first save is held on its way
+    state = phone.locator("#save-state .state")
+    expect(state).to_have_attribute("data-state", "saving")
+    with phone.expect_request("**/save", timeout=10000) as second:
+        held[0].continue_()
+    assert "item_drinks=yes" in second.value.post_data
+    expect(state).to_have_attribute("data-state", "saved")
+    with live_app.app_context(), new_session() as session:
+        answers = session.exec(select(Answer.item_id, Answer.value)).all()
+    assert {(item, json.loads(value)) for item, value in answers} >= {("greeted", "yes"),
+                                                                      ("drinks", "yes")}
+
+
 def test_the_list_keeps_due_checklists_for_offline_use(phone, server, live_app):
     kept = assign(live_app)
     base = server.url
