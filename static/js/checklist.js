@@ -230,7 +230,7 @@
     var photo = photos[name];
     if (!photo) return Promise.resolve();
     return store.uploadPhoto({ assignment: assignment, name: name, blob: photo.blob, takenAt: photo.takenAt }, csrf)
-      .then(function () { return write(); }).then(sync);
+      .then(function () { return write(); });  // adopt() takes the hash and saves it
   }
   form.addEventListener("change", function (e) {
     var input = e.target;
@@ -261,6 +261,12 @@
     if (!el) return;
     el.classList.remove("has-error");
     var p = el.querySelector(".field-error"); if (p) { p.hidden = true; p.textContent = ""; }
+    // what the server refused is fixed here: once nothing is left, the refusal is over
+    if (draft.errors) {
+      (el.id === "visit-times" ? ["visit_date", "visit_end", "visit_time"] : [el.dataset.item])
+        .forEach(function (id) { delete draft.errors[id]; });
+      if (!Object.keys(draft.errors).length) { draft.errors = null; draft.refused = null; }
+    }
     // the last highlighted answer is fixed: the message asking for them goes too
     if (!form.querySelector(".has-error") && toastEl.dataset.kind === "missing") toast("");
   }

@@ -61,7 +61,9 @@ self.addEventListener("sync", (event) => {
   event.waitUntil(self.tpStore.flush(null).then((results) => {
     const told = results.filter((r) => r.status === "sent" || r.status === "refused").map((r) =>
       ({ type: "tp-" + r.status, assignment: r.assignment, url: r.url, message: r.message, errors: r.errors }));
-    self.clients.matchAll().then((clients) => clients.forEach((c) => told.forEach((m) => c.postMessage(m))));
-    if (results.some((r) => r.status === "retry")) throw new Error("retry later");
+    return self.clients.matchAll().then((clients) => {
+      clients.forEach((c) => told.forEach((m) => c.postMessage(m)));
+      if (results.some((r) => r.status === "retry")) throw new Error("retry later");
+    });
   }));
 });

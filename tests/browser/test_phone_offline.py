@@ -208,6 +208,7 @@ def test_a_photo_the_outbox_sent_stays_with_a_refused_report_until_it_goes(phone
     expect(phone.locator("#save-state [data-state=saved]")).to_be_visible()
     phone.reload()
     phone.wait_for_function("() => document.documentElement.dataset.draftReady === '1'")
+    expect(visit).to_be_hidden()  # fixed: the refusal is not shown again
     expect(thumb).to_be_visible()
     assert phone.evaluate("(img) => img.complete && img.naturalWidth", thumb.element_handle()) > 0
     phone.locator("#submit-report").tap()
