@@ -30,6 +30,7 @@ from .queries_dashboard import Scope
 from .scope import region_ids_below, stores_below
 
 KINDS = ("mystery_shop", "customer_survey")
+LEAGUE_PAGE = 100  # stores per page of the league
 STAGES = ("sales", "aftersales")
 
 
@@ -207,18 +208,33 @@ def build_board(session: Session, f: Filters, *, small_n: int, count: int = 3) -
 @dataclass
 class League:
     touchpoint_id: str
-    rows: list
+    rows: list  # every store of the scope, weakest first
     network_mean: float | None
     target: float
+    page: int = 1
+    per_page: int = LEAGUE_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.rows) // self.per_page))
+
+    @property
+    def shown(self) -> list:
+        """This page's rows (a network league has 2,000 stores: a page is read, not scrolled)."""
+        first = (self.page - 1) * self.per_page
+        return self.rows[first:first + self.per_page]
 
 
-def build_league(session: Session, f: Filters, tp_id: str) -> tuple[League, dict]:
+def build_league(session: Session, f: Filters, tp_id: str, *, page: int = 1
+                 ) -> tuple[League, dict]:
     target = _touchpoint(session, f.stage, tp_id).target
     net = _network(session, f, f.kind, tp_id)
     network_mean = Stats.total_of(net.per_store.get(tp_id, {}).values()).mean
     rows = league(_in_scope(f, net, tp_id), network_mean or 0.0, f.k)
-    stores = q.stores_with_regions(session, {r.store_id for r in rows})
-    return League(tp_id, rows, network_mean, target), stores
+    table = League(tp_id, rows, network_mean, target, per_page=LEAGUE_PAGE)
+    table.page = min(max(1, page), table.pages)
+    stores = q.stores_with_regions(session, {r.store_id for r in table.shown})
+    return table, stores
 
 
 @dataclass

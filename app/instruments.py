@@ -174,10 +174,14 @@ def active_versions(session: Session, kind: str | None = None,
 
 def active_version(session: Session, instrument_id: str,
                    today: date | None = None) -> InstrumentVersion | None:
-    """The version of one instrument in use today, or None."""
+    """The version of one instrument in use today, or None: its newest published version
+    whose effective day has come (as `in_use_ids`, in one index look-up: every answer asks)."""
     return session.exec(select(InstrumentVersion).where(
         InstrumentVersion.instrument_id == instrument_id,
-        InstrumentVersion.id.in_(in_use_ids(today or clock.today())))).first()
+        InstrumentVersion.status == "published",
+        or_(InstrumentVersion.effective_on.is_(None),
+            InstrumentVersion.effective_on <= (today or clock.today())))
+        .order_by(InstrumentVersion.version.desc()).limit(1)).first()
 
 
 def definition(version: InstrumentVersion) -> Instrument:

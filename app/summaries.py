@@ -100,6 +100,18 @@ def apply_rows(session: Session, rows: Iterable[tuple], sign: int = +1) -> None:
             _upsert(session, name, found)
 
 
+def apply_stores(session: Session, store_ids, sign: int) -> None:
+    """Add (+1) or take away (-1) every counted score of some stores, as stored now (around a
+    change of what counts for whole stores: deactivating or reactivating them)."""
+    session.flush()
+    rows = session.connection().execute(
+        select(S.touchpoint_id, S.store_id, S.region_id, S.day, S.kind, S.stage, S.score,
+               S.critical_failed, S.outcome)
+        .where(S.store_id.in_(list(store_ids)), S.counted)
+    ).all()
+    apply_rows(session, rows, sign)
+
+
 def add(session: Session, response_id: int) -> None:
     apply(session, response_id, +1)
 
@@ -380,12 +392,32 @@ class StoreRanking:
     weakest: list
 
 
+@dataclass(frozen=True)
+class _Stores:
+    """A scope of some stores (as `queries_dashboard.Scope`, which imports this module)."""
+
+    store_ids: frozenset
+    region_id: None = None
+
+
 def _store_rows(session: Session, *, kind: str, stage: str, start: date, end: date,
-                scope=None):
-    """(touchpoint, store, region, n, total, squares, critical) of every store with data:
-    one row each from the recent rows for the default period, else summed in SQL."""
-    return _summed(session, per_store=True, by_month=False, kind=kind, stage=stage,
-                   start=start, end=end, scope=scope)
+                tps: list[str], scope=None) -> list[tuple]:
+    """(touchpoint code, store, region, n, total) of every store with data: one row each from
+    the recent rows for the default period, else summed in SQL. The code is the touchpoint's
+    index in `tps`, an integer from SQL: 34,000 rows come back without a string each."""
+    recent_days = _recent(session, start, end)
+    query = _grouped(per_store=True, by_month=False, kind=kind, stage=stage, start=start,
+                     end=end, scope=scope, recent=recent_days)
+    if query is None or not tps:
+        return []
+    sub = query.subquery()
+    code = case({t: i for i, t in enumerate(tps)}, value=sub.c[0], else_=-1)
+    result = session.connection().execute(
+        select(code, sub.c[1], sub.c[2], sub.c[3], sub.c[4]).where(code >= 0))
+    try:
+        return result.cursor.fetchall()  # the driver's tuples: no result-row objects
+    finally:
+        result.close()
 
 
 def _in_scope(scope, store_ids: np.ndarray, region_ids: np.ndarray) -> np.ndarray | None:
@@ -401,27 +433,21 @@ def _in_scope(scope, store_ids: np.ndarray, region_ids: np.ndarray) -> np.ndarra
 class _Shrunk:
     """The per-store rows as arrays, each with its shrunken mean."""
 
-    tps: list  # touchpoint ids, by code
     tp: np.ndarray  # code of each row's touchpoint
     store: np.ndarray
     region: np.ndarray
     n: np.ndarray
-    rows: list
     shrunk: np.ndarray
 
 
-def _shrunk(rows: list, priors: dict[str, float], k: float) -> _Shrunk:
+def _shrunk(rows: list, tps: list[str], priors: dict[str, float], k: float) -> _Shrunk:
     """Vectorised: 2,000 stores x 17 touchpoints in a few milliseconds."""
-    tp_ids, store_ids, region_ids, ns, totals = list(zip(*rows, strict=True))[:5]
-    tps = sorted(set(tp_ids))
-    code = {t: i for i, t in enumerate(tps)}
-    tp = np.fromiter((code[t] for t in tp_ids), np.int64, len(rows))
-    n = np.fromiter(ns, float, len(rows))
-    total = np.fromiter(totals, float, len(rows))
-    prior = np.array([float(priors.get(t, 0.0)) for t in tps])[tp]
-    return _Shrunk(tps, tp, np.fromiter(store_ids, np.int64, len(rows)),
-                   np.fromiter(region_ids, np.int64, len(rows)), n, rows,
-                   (total + k * prior) / (n + k))
+    codes, store_ids, region_ids, ns, totals = zip(*rows, strict=True)
+    tp = np.array(codes, dtype=np.int64)
+    n = np.array(ns, dtype=float)
+    prior = np.array([float(priors[t]) for t in tps])[tp]
+    return _Shrunk(tp, np.array(store_ids, dtype=np.int64), np.array(region_ids, dtype=np.int64),
+                   n, (np.array(totals, dtype=float) + k * prior) / (n + k))
 
 
 def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: date, scope,
@@ -430,29 +456,30 @@ def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: 
     figures. The per-store sums come from SQL; ranking 2,000 stores per touchpoint is a sort
     of arrays, quicker here than window functions in SQLite. `priors`: the network mean of
     each touchpoint (shrinkage target)."""
-    rows = _store_rows(session, kind=kind, stage=stage, start=start, end=end)
-    if not priors or not rows:
+    tps = sorted(priors)
+    window = {"kind": kind, "stage": stage, "start": start, "end": end}
+    rows = _store_rows(session, tps=tps, **window)
+    if not rows:
         return {}, 0
-    a = _shrunk(rows, priors, k)
+    a = _shrunk(rows, tps, priors, k)
     inside = _in_scope(scope, a.store, a.region)
     # by touchpoint, then weakest first (ties: more responses, then the lower store id)
     order = np.lexsort((a.store, -a.n, a.shrunk, a.tp))
-    bounds = np.searchsorted(a.tp[order], np.arange(len(a.tps) + 1))
-    out = {}
-    for code, tp_id in enumerate(a.tps):
+    bounds = np.searchsorted(a.tp[order], np.arange(len(tps) + 1))
+    found = {}
+    for code, tp_id in enumerate(tps):
         segment = order[bounds[code]:bounds[code + 1]]
-        if not len(segment):
-            continue
-        low = 3 * (len(segment) - 1) // 4
-        high = min(low + 1, len(segment) - 1)
-        chosen = segment if inside is None else segment[inside[segment]]
-        weakest = []
-        for i in chosen[:count]:
-            _tp, sid, _region, n, total, squares, critical = rows[i]
-            weakest.append((sid, Stats(int(n), float(total), float(squares), int(critical)),
-                            float(a.shrunk[i])))
-        out[tp_id] = StoreRanking(len(segment), float(a.shrunk[segment[low]]),
-                                  float(a.shrunk[segment[high]]), weakest)
+        if len(segment):
+            low = 3 * (len(segment) - 1) // 4
+            chosen = segment if inside is None else segment[inside[segment]]
+            found[tp_id] = (len(segment), a.shrunk[segment[low]],
+                            a.shrunk[segment[min(low + 1, len(segment) - 1)]], chosen[:count])
+    # the full figures (squares, red lines) of the few stores shown
+    shown = frozenset(int(a.store[i]) for *_, chosen in found.values() for i in chosen)
+    stats, _ = store_stats(session, scope=_Stores(shown), **window) if shown else ({}, {})
+    out = {tp_id: StoreRanking(stores, float(low), float(high), [
+        (int(a.store[i]), stats[tp_id][int(a.store[i])], float(a.shrunk[i])) for i in chosen])
+        for tp_id, (stores, low, high, chosen) in found.items()}
     stores = a.store if inside is None else a.store[inside]
     return out, int(np.unique(stores).size)
 
@@ -471,10 +498,12 @@ def store_order(session: Session, *, kind: str, stage: str, start: date, end: da
                 priors: dict[str, float], k: float, limit: int) -> tuple[list[int], int]:
     """(the `limit` stores of the scope weakest over all touchpoints - the mean of their
     shrunken touchpoint means - weakest first; how many stores the scope has with data)."""
-    rows = _store_rows(session, kind=kind, stage=stage, start=start, end=end, scope=scope)
-    if not priors or not rows:
+    tps = sorted(priors)
+    rows = _store_rows(session, kind=kind, stage=stage, start=start, end=end, tps=tps,
+                       scope=scope)
+    if not rows:
         return [], 0
-    a = _shrunk(rows, priors, k)
+    a = _shrunk(rows, tps, priors, k)
     stores, index = np.unique(a.store, return_inverse=True)
     overall = np.bincount(index, weights=a.shrunk) / np.bincount(index)
     order = np.lexsort((stores, overall))[:limit]

@@ -131,6 +131,28 @@ def test_store_league_shrinks_small_samples(client, auth, seeded):
     assert float(w2[2]) < float(w2[3])  # pulled down toward the network mean
 
 
+def test_a_long_league_is_read_a_page_at_a_time(client, auth, seeded, monkeypatch):
+    from app import dashboard
+
+    monkeypatch.setattr(dashboard, "LEAGUE_PAGE", 2)
+    auth.as_role("admin")
+
+    def codes(page):
+        soup = BeautifulSoup(page.get_data(as_text=True), "html.parser")
+        return [tr.select("td")[1].get_text(" ", strip=True)[:2]
+                for tr in soup.select("table.table tbody tr")], soup
+
+    first, soup = codes(client.get("/manager/league?tp=test_drive&lang=en"))
+    assert len(first) == 2 and "Stores 1–2 of" in soup.get_text(" ")
+    nxt = soup.select_one("nav.pager a[href*='page=2']")
+    second, soup = codes(client.get(nxt["href"]))
+    assert len(second) >= 1 and not set(first) & set(second)
+    ranks = [tr.select("td")[0].get_text() for tr in soup.select("table.table tbody tr")]
+    assert ranks[0] == "3"  # ranks go on across pages
+    assert client.get("/manager/league?tp=test_drive&page=999").status_code == 200  # last page
+    assert client.get("/manager/league?tp=test_drive&page=x").status_code == 200  # first page
+
+
 def test_heat_map_has_numbers_and_a_legend(client, auth, seeded):
     auth.as_role("manager")
     page = client.get("/manager/heatmap?lang=en")

@@ -130,6 +130,8 @@ def test_reset_password(client, auth, app):
 
 
 def test_deactivated_store_leaves_rankings_from_that_day_but_keeps_history(client, auth, app):
+    from app import summaries
+    from app.network.records import set_store_active
     from tests.test_dashboard import seed_responses
 
     seed_responses(app)
@@ -141,6 +143,8 @@ def test_deactivated_store_leaves_rankings_from_that_day_but_keeps_history(clien
         late.day = date.today() + timedelta(days=1)
         session.add(late)
         session.commit()
+        summaries.rebuild(session)  # (the row was moved behind the summaries' back)
+        session.commit()
         before = session.exec(select(TouchpointScore).where(
             TouchpointScore.store_id == store.id, TouchpointScore.counted)).all()
     auth.as_role("admin")
@@ -151,7 +155,14 @@ def test_deactivated_store_leaves_rankings_from_that_day_but_keeps_history(clien
     with app.app_context(), new_session() as session:
         still = session.exec(select(TouchpointScore).where(
             TouchpointScore.store_id == store.id, TouchpointScore.counted)).all()
+        assert summaries.verify(session) == []  # kept in step, no rebuild
     assert len(still) == len(before) - 1 and all(s.day < date.today() for s in still)
+    with app.app_context(), new_session() as session:  # back again: the late score counts
+        set_store_active(session, [store.id], True, date.today())
+        session.commit()
+        assert summaries.verify(session) == []
+        assert len(session.exec(select(TouchpointScore).where(
+            TouchpointScore.store_id == store.id, TouchpointScore.counted)).all()) == len(before)
 
 
 def test_conflicting_stores_of_a_shopper(client, auth, app):

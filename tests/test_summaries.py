@@ -308,7 +308,6 @@ def test_the_recent_window_moves_to_today_exactly(spread, days_back):
 
 def test_a_write_into_a_stale_window_keeps_it_exact_and_the_next_view_moves_it(spread, client,
                                                                                auth):
-    from tests.test_dashboard import text_of
 
     with spread.app_context(), new_session() as session:
         _window_back(session, 3)

@@ -165,7 +165,8 @@ def league():
     labels = {t.id: t for t in q.touchpoints(db.session(), f.stage)}
     tp_id = request.args.get("tp") or next(iter(labels), "")
     try:
-        table, stores = dashboard.build_league(db.session(), f, tp_id)
+        table, stores = dashboard.build_league(db.session(), f, tp_id,
+                                               page=request.args.get("page", 1, type=int))
     except dashboard.NotFound:
         abort(404)
     return _render("league", f, table=table, stores=stores, labels=labels)

@@ -78,6 +78,9 @@ def set_store_active(session: Session, store_ids: list[int], active: bool, today
     leave every ranking; what it did before keeps counting, so history stays as it was."""
     if not store_ids:
         return
+    from .. import summaries
+
+    summaries.apply_stores(session, store_ids, -1)  # out with what counted, in with what counts
     if active:
         session.exec(update(Store).where(Store.id.in_(store_ids))
                      .values(active=True, deactivated_on=None))
@@ -90,20 +93,11 @@ def set_store_active(session: Session, store_ids: list[int], active: bool, today
                 TouchpointScore.response_id.in_(select(Response.id).where(
                     Response.kind == kind, Response.status == status)))
                 .values(counted=counts(kind, status)))
-        _resummarise(session)
+        summaries.apply_stores(session, store_ids, +1)
         return
     session.exec(update(Store).where(Store.id.in_(store_ids), Store.active)
                  .values(active=False, deactivated_on=today))
     session.exec(update(TouchpointScore).where(
         TouchpointScore.store_id.in_(store_ids), TouchpointScore.day >= today)
         .values(counted=False))
-    _resummarise(session)
-
-
-def _resummarise(session: Session) -> None:
-    """What counts changed outside the per-response path: rebuild the dashboard's summary
-    rows in the same transaction (deactivating a store is rare)."""
-    from .. import summaries
-
-    session.flush()
-    summaries.rebuild(session)
+    summaries.apply_stores(session, store_ids, +1)
