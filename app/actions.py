@@ -56,14 +56,14 @@ class ActionError(ValueError):
 class Settings:
     due_days: dict[str, int]
     root_causes: tuple[str, ...]
-    effect_days: int = 60
+    effect_months: int = 2  # the length of the before and after windows of an action's effect
     not_yet_months: int = 2
     k: float = 5.0
 
     @classmethod
     def of(cls, config) -> Settings:
         return cls(dict(config["ACTION_DUE_DAYS"]), tuple(config["ROOT_CAUSES"]),
-                   config["ACTION_EFFECT_DAYS"], config["ACTION_NOT_YET_MONTHS"],
+                   int(config["ACTION_EFFECT_MONTHS"]), int(config["ACTION_NOT_YET_MONTHS"]),
                    float(config.get("SHRINKAGE_K", 5)))
 
 
@@ -321,6 +321,25 @@ def verify(session: Session, action: CorrectiveAction, user: User, *, accept: bo
     session.commit()
 
 
+def item_text(session: Session, action: CorrectiveAction) -> dict | None:
+    """The wording ({zh, en}) of the action's item: from the report that triggered it, else
+    from the active checklists (an action opened by hand from an item drill-down)."""
+    if not action.item_id:
+        return None
+    versions = []
+    if action.response_id is not None:
+        response = session.get(Response, action.response_id)
+        if response is not None:
+            versions.append(session.get(InstrumentVersion, response.instrument_version_id))
+    versions += session.exec(select(InstrumentVersion).where(
+        InstrumentVersion.active, InstrumentVersion.kind == "mystery_shop")).all()
+    for version in versions:
+        item = definition(version).item(action.item_id) if version else None
+        if item is not None:
+            return item.text.model_dump()
+    return None
+
+
 def photos(session: Session, action_id: int) -> list[str]:
     return list(session.exec(select(ActionPhoto.sha256).where(
         ActionPhoto.action_id == action_id).order_by(ActionPhoto.added_at)))
@@ -345,28 +364,34 @@ def _stats(session: Session, store_id: int, tp: str, start: date, end: date) -> 
     return Stats(int(n), float(total), float(squares))
 
 
-def effect_of(session: Session, action: CorrectiveAction, *, settings: Settings,
-              today: date | None = None) -> loop.Effect | None:
-    """Before: the window up to the day the action was opened; after: from the day it was
-    done. None while it is not done."""
+def windows_of(action: CorrectiveAction, settings: Settings,
+               today: date | None = None) -> loop.EffectWindows | None:
+    """The before and after windows of a done action (None while it is not done)."""
     if action.done_at is None:
         return None
-    today = today or date.today()
-    window = timedelta(days=settings.effect_days)
-    opened, done = as_utc(action.opened_at).date(), as_utc(action.done_at).date()
-    before = _stats(session, action.store_id, action.touchpoint_id, opened - window, opened)
-    after = _stats(session, action.store_id, action.touchpoint_id, done + timedelta(days=1),
-                   min(today, done + window))
+    return loop.effect_windows(as_utc(action.opened_at).date(), as_utc(action.done_at).date(),
+                               settings.effect_months, today or date.today())
+
+
+def effect_of(session: Session, action: CorrectiveAction, *, settings: Settings,
+              today: date | None = None) -> loop.Effect | None:
+    """The touchpoint's scores in the months before the action was opened against the
+    months after it was done. None while it is not done."""
+    windows = windows_of(action, settings, today)
+    if windows is None:
+        return None
+    before = _stats(session, action.store_id, action.touchpoint_id, *windows.before)
+    after = _stats(session, action.store_id, action.touchpoint_id, *windows.after)
     return loop.effect(before, after)
 
 
 def stale(action: CorrectiveAction, result: loop.Effect | None, settings: Settings,
           today: date | None = None) -> bool:
-    """Done long enough ago to have shown an effect, yet not improved: flagged on the board."""
+    """Done `not_yet_months` whole months ago, yet not improved: flagged on the board."""
     if result is None or result.verdict == loop.IMPROVED or action.done_at is None:
         return False
-    today = today or date.today()
-    return (today - as_utc(action.done_at).date()).days >= 30 * settings.not_yet_months
+    return loop.flag_due(as_utc(action.done_at).date(), settings.not_yet_months,
+                         today or date.today())
 
 
 # ---- lists -------------------------------------------------------------------------------
@@ -457,7 +482,7 @@ def stale_actions(session: Session, store_ids: set[int] | None, *, settings: Set
     board flags them. Two queries whatever the number of actions: the candidates, then the
     daily scores of their stores and touchpoints, summed per window here."""
     today = today or date.today()
-    cutoff = today - timedelta(days=30 * settings.not_yet_months)
+    cutoff = loop.add_months(today, -settings.not_yet_months)
     query = (
         select(CorrectiveAction, Store, Touchpoint, User)
         .join(Store, Store.id == CorrectiveAction.store_id)
@@ -469,8 +494,8 @@ def stale_actions(session: Session, store_ids: set[int] | None, *, settings: Set
     rows = [ActionRow(*r) for r in session.exec(_scoped(query, store_ids).limit(500))]
     if not rows:
         return []
-    window = timedelta(days=settings.effect_days)
-    first = min(as_utc(r.action.opened_at).date() for r in rows) - window
+    first = loop.add_months(min(as_utc(r.action.opened_at).date() for r in rows),
+                            -settings.effect_months)
     s = TouchpointScore
     daily = session.exec(
         select(s.store_id, s.touchpoint_id, s.day, func.count(), func.sum(s.score),
@@ -485,10 +510,11 @@ def stale_actions(session: Session, store_ids: set[int] | None, *, settings: Set
     out = []
     for row in rows:
         a = row.action
-        opened, done = as_utc(a.opened_at).date(), as_utc(a.done_at).date()
+        windows = windows_of(a, settings, today)
         days = by_pair.get((a.store_id, a.touchpoint_id), [])
-        before = Stats.total_of(st for d, st in days if opened - window <= d <= opened)
-        after = Stats.total_of(st for d, st in days if done < d <= min(today, done + window))
+        (b0, b1), (a0, a1) = windows.before, windows.after
+        before = Stats.total_of(st for d, st in days if b0 <= d <= b1)
+        after = Stats.total_of(st for d, st in days if a0 <= d <= a1)
         result = loop.effect(before, after)
         if result.verdict != loop.IMPROVED:
             out.append((row, result))

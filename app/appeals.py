@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
 from .calibration.compute import refresh_after
@@ -114,6 +114,13 @@ def file_appeal(session: Session, *, response: Response, user: User, days: int,
 def items_of(session: Session, appeal_id: int) -> list[AppealItem]:
     return list(session.exec(select(AppealItem).where(AppealItem.appeal_id == appeal_id)
                              .order_by(AppealItem.id)))
+
+
+def instruments_for(session: Session, responses: list[Response]) -> dict[int, Instrument]:
+    """{response id: its checklist}, one query for the versions: item wording for lists."""
+    versions = {v.id: definition(v) for v in session.exec(select(InstrumentVersion).where(
+        InstrumentVersion.id.in_({r.instrument_version_id for r in responses} or {-1})))}
+    return {r.id: versions[r.instrument_version_id] for r in responses}
 
 
 def items_for(session: Session, appeal_ids: set[int]) -> dict[int, list[AppealItem]]:
@@ -241,14 +248,21 @@ class ShopperRate:
     reports: int
     appealed: int
     overturned_items: int
+    decided_items: int = 0
 
     @property
     def rate(self) -> float | None:
         return 100.0 * self.appealed / self.reports if self.reports else None
 
+    @property
+    def overturn_rate(self) -> float | None:
+        """% of the shopper's decided contested items that were overturned: how often a
+        store was right against them."""
+        return 100.0 * self.overturned_items / self.decided_items if self.decided_items else None
+
 
 def rates_per_shopper(session: Session) -> list[ShopperRate]:
-    """Per shopper: approved reports, how many were appealed, how many items overturned."""
+    """Per shopper: approved reports, how many were appealed, items decided and overturned."""
     reports = dict(session.exec(
         select(Response.shopper_id, func.count()).where(
             Response.kind == "mystery_shop", Response.status == "approved",
@@ -257,13 +271,17 @@ def rates_per_shopper(session: Session) -> list[ShopperRate]:
         select(Response.shopper_id, func.count(func.distinct(Appeal.response_id)))
         .join(Response, Response.id == Appeal.response_id)
         .group_by(Response.shopper_id)).all())
-    overturned = dict(session.exec(
-        select(Response.shopper_id, func.count())
-        .select_from(AppealItem).join(Appeal, Appeal.id == AppealItem.appeal_id)
-        .join(Response, Response.id == Appeal.response_id)
-        .where(AppealItem.decision == "overturned").group_by(Response.shopper_id)).all())
+    decided: dict[int, tuple[int, int]] = {
+        sid: (int(n), int(over or 0)) for sid, n, over in session.exec(
+            select(Response.shopper_id, func.count(),
+                   func.sum(case((AppealItem.decision == "overturned", 1), else_=0)))
+            .select_from(AppealItem).join(Appeal, Appeal.id == AppealItem.appeal_id)
+            .join(Response, Response.id == Appeal.response_id)
+            .where(AppealItem.decision.in_(("upheld", "overturned")))
+            .group_by(Response.shopper_id))}
     users = {u.id: u for u in session.exec(select(User).where(User.id.in_(set(reports) or {-1})))}
-    rows = [ShopperRate(users[sid], n, appealed.get(sid, 0), overturned.get(sid, 0))
+    rows = [ShopperRate(users[sid], n, appealed.get(sid, 0), decided.get(sid, (0, 0))[1],
+                        decided.get(sid, (0, 0))[0])
             for sid, n in reports.items() if sid in users]
     return sorted(rows, key=lambda r: (-(r.rate or 0), r.shopper.username))
 

@@ -110,6 +110,53 @@ def board_chart(rows: list[dict], *, title: str) -> Markup:
     return Markup("".join(parts))
 
 
+def board_chart_print(rows: list[dict], *, title: str) -> Markup:
+    """The board chart for paper (PDF reports): label left, bar middle, value right, one
+    15-unit row each, so thirty touchpoints fit one A4 page. (The phone layout's label above
+    each bar needs 44 units a row: on A4 it ran off the page after a dozen rows, and an SVG
+    cannot break across pages.) Same marks: mean, 90% interval, target, best quartile."""
+    label_w, left, width, step, font = 150, 156, 300, 15, 9
+    value_x = left + width + 44
+    height = 18 + step * len(rows)
+    parts = [
+        f'<svg class="chart board-chart" role="img" viewBox="0 0 {value_x + 4} {height}" '
+        f'width="100%" xmlns="http://www.w3.org/2000/svg" font-family="sans-serif" '
+        f'font-size="{font}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for tick in (0, 25, 50, 75, 100):
+        x = _x(tick, left, width)
+        parts.append(f'<line x1="{x:.1f}" y1="12" x2="{x:.1f}" y2="{height}" stroke="#d5dbe2"/>'
+                     f'<text x="{x:.1f}" y="9" text-anchor="middle" fill="#5b6775">{tick}</text>')
+    for i, row in enumerate(rows):
+        y = 14 + i * step
+        mean = row.get("mean")
+        parts.append(f'<text x="{label_w}" y="{y + 10}" text-anchor="end">'
+                     f'{escape(row["label"])}</text>')
+        if mean is None:
+            continue
+        opacity = "0.35" if row.get("small") else "1"
+        parts.append(f'<rect x="{left}" y="{y + 2}" width="{_x(mean, 0, width):.1f}" '
+                     f'height="9" fill="{BAR}" fill-opacity="{opacity}"/>')
+        if row.get("ci"):
+            lo, hi = (_x(v, left, width) for v in row["ci"])
+            parts.append(f'<line x1="{lo:.1f}" y1="{y + 6.5}" x2="{hi:.1f}" y2="{y + 6.5}" '
+                         f'stroke="{CI}"/>' + "".join(
+                             f'<line x1="{e:.1f}" y1="{y + 3.5}" x2="{e:.1f}" y2="{y + 9.5}" '
+                             f'stroke="{CI}"/>' for e in (lo, hi)))
+        tx = _x(row["target"], left, width)
+        parts.append(f'<line x1="{tx:.1f}" y1="{y}" x2="{tx:.1f}" y2="{y + 13}" '
+                     f'stroke="{TARGET}" stroke-width="2"/>')
+        if row.get("best") is not None:
+            bx = _x(row["best"], left, width)
+            parts.append(f'<path d="M{bx:.1f} {y + 2.5}l4 4-4 4-4-4z" fill="{BEST}"/>')
+        label = f"{mean:.1f}" + (" ?" if row.get("small") else "")
+        parts.append(f'<text x="{value_x}" y="{y + 10}" text-anchor="end" font-weight="bold">'
+                     f"{escape(label)}</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
 def trend_chart(points: list[tuple[str, float | None, int]], *, target: float,
                 title: str, width: int = 300, height: int = 100) -> Markup:
     """A small line chart of monthly means (gaps where a month has no data), target dashed.

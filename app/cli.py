@@ -35,6 +35,7 @@ actions_group = AppGroup("actions", help="Corrective actions.")
 network = AppGroup("network", help="Import and export regions, stores and users.")
 aggregates = AppGroup("aggregates", help="Check or repair the dashboard's summary rows.")
 jobs = AppGroup("jobs", help="Background jobs.")
+notices_group = AppGroup("notices", help="Notices for managers.")
 
 
 def _fail(message: str) -> NoReturn:
@@ -182,6 +183,23 @@ def actions_check_command(month: str | None) -> None:
     click.echo(f"actions opened: {len(opened)}")
 
 
+@notices_group.command("mail")
+def notices_mail_command() -> None:
+    """E-mail each manager with an address the notices in their scope not mailed before
+    (run it daily from cron; a second run sends nothing new)."""
+    from .notice_mail import MailError, MailSettings, send_digests
+
+    settings = MailSettings.of(current_app.config)
+    if settings is None:
+        _fail("MAIL_SERVER is not set: give the mail server as host[:port]")
+    try:
+        with db.new_session() as session:
+            sent = send_digests(session, settings)
+    except MailError as error:
+        _fail(str(error))
+    click.echo(f"notices mailed: {sent} message(s)")
+
+
 @click.command("backup")
 @click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
 @with_appcontext
@@ -287,6 +305,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(calibration)
     app.cli.add_command(backup_command)
     app.cli.add_command(actions_group)
+    app.cli.add_command(notices_group)
     app.cli.add_command(network)
     app.cli.add_command(jobs)
     app.cli.add_command(surveys)

@@ -24,6 +24,17 @@ def _sqlite_default() -> str:
     return f"sqlite:///{INSTANCE / 'touchpoint.db'}"
 
 
+def _months(name: str, default: int) -> int:
+    """A whole number of months from the environment, at least 1 (else the app refuses to
+    start, naming the variable)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{name} must be a whole number of months, at least 1 (got {text!r})")
+    return int(text)
+
+
 def _flag(name: str, default: str = "") -> bool:
     return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
 
@@ -79,6 +90,12 @@ def from_environment() -> dict:
         # or, when unset, the STORAGE_DIR folder
         "STORAGE_URL": os.environ.get("STORAGE_URL", ""),
         "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL", ""),
+        # notices by e-mail (`flask notices mail`): MAIL_SERVER host[:port] turns it on
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "touchpoint@localhost"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_STARTTLS": _flag("MAIL_STARTTLS"),
         # the address printed in QR codes (else the address the admin is using)
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         # times are stored in UTC and shown in the stores' time zone (case deadlines, answers)
@@ -91,8 +108,10 @@ def from_environment() -> dict:
         "ACTION_DUE_DAYS": {"manual": 14, "red_line": 14, "below_target": 14},
         "ROOT_CAUSES": ("people", "training", "process", "equipment", "environment",
                         "management", "other"),
-        "ACTION_EFFECT_DAYS": 60,  # the before and after windows of an action's effect
-        "ACTION_NOT_YET_MONTHS": 2,
+        # whole months before an action was opened and after it was done that its effect
+        # compares; an action still "not yet" this many months after done is flagged
+        "ACTION_EFFECT_MONTHS": _months("ACTION_EFFECT_MONTHS", 2),
+        "ACTION_NOT_YET_MONTHS": _months("ACTION_NOT_YET_MONTHS", 2),
         # appeals: days after approval during which a store may contest a report
         "APPEAL_DAYS": int(os.environ.get("APPEAL_DAYS", "7")),
         # store grades: lowest overall score of each grade, best first (seed 003)

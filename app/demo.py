@@ -189,7 +189,9 @@ def seed(session: Session, *, months: int = 6, random_seed: int = 1, today: date
 
 
 def _open_work(session, stores, users, instruments, rng, today) -> None:
-    """A few assignments for the shopper and reports waiting for the reviewer."""
+    """A few assignments for the shopper and reports waiting for the reviewer; the first of
+    them failed a red line, so approving it opens a corrective action for the region's
+    manager to follow (the loop from its start)."""
     shops = [(v, i) for v, i in instruments if v.kind == "mystery_shop"]
     for n, store in enumerate(stores[:3]):
         version, instrument = shops[n % len(shops)]
@@ -198,7 +200,7 @@ def _open_work(session, stores, users, instruments, rng, today) -> None:
                                shopper_id=users["shopper"].id, window_start=start,
                                window_end=start + timedelta(days=7),
                                created_by=users["admin"].id))
-    for store in stores[3:5]:
+    for store in (stores[1], stores[4]):  # SH02 has the demo's store manager (demo_loop)
         version, instrument = shops[0]
         assignment = Assignment(instrument_version_id=version.id, store_id=store.id,
                                 shopper_id=users["shopper"].id,
@@ -207,6 +209,11 @@ def _open_work(session, stores, users, instruments, rng, today) -> None:
         session.add(assignment)
         session.flush()
         answers = generate_answers(instrument, {}, rng)
+        if store is stores[1]:
+            critical = next((i for i in instrument.items() if i.critical
+                             and i.type == "yes_no" and answers.get(i.id) == "yes"), None)
+            if critical is not None:
+                answers = visible_answers(instrument, {**answers, critical.id: "no"})
         create_scored_response(session, version=version, store=store, raw_answers=answers,
                                channel="shopper", status="submitted", day=today,
                                shopper_id=users["shopper"].id, assignment_id=assignment.id)

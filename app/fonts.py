@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -121,6 +122,26 @@ def faces(text: str = "") -> dict[int, Path]:
                 set(EXTRA.read_text("utf-8")) if EXTRA.exists() else set()))), "utf-8")
             build_all()
     return dict(TARGETS)
+
+
+_local = threading.local()
+
+
+def font_config():
+    """The WeasyPrint font configuration to render with, kept per thread and per version of
+    the subsets. A fresh one for each document copies both 2.2 MB subsets into a new
+    temporary folder, has Fontconfig and Pango load them again and starts with an empty
+    line-metrics cache. Per thread: a Pango font map is not safe to share between threads.
+    Per version: a configuration never reloads a face it has seen, so subsets rebuilt with
+    extra characters need a new one."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    version = tuple(target.stat().st_mtime_ns if target.exists() else 0
+                    for target in TARGETS.values())
+    kept = getattr(_local, "kept", None)
+    if kept is None or kept[0] != version:
+        kept = _local.kept = (version, FontConfiguration())
+    return kept[1]
 
 
 if __name__ == "__main__":  # `python -m app.fonts`: used by `make fonts`

@@ -554,6 +554,15 @@ class TouchpointTarget(SQLModel, table=True):
     target: float
 
 
+class NoticeMail(SQLModel, table=True):
+    """A notice e-mailed to a user: the next digest leaves it out, so none is sent twice."""
+
+    __tablename__ = "notice_mail"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    key: str = Field(max_length=100, primary_key=True)  # app.notice_mail.notice_key
+    sent_at: datetime = Field(default_factory=utcnow)
+
+
 class ReportBatch(SQLModel, table=True):
     """A ZIP of every store's monthly PDF of one region, built in the background."""
 
@@ -614,7 +623,7 @@ class ResponseEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
-# --- shopper calibration: stored fits (migration 0009, app/calibration/) ------------------
+# --- shopper calibration: stored fits (migration 0010, app/calibration/) ------------------
 
 CALIBRATION_STAGES = ("sales", "aftersales", "all")  # all: the overall score of both stages
 OVERALL = "overall"  # the measure of the overall score beside the touchpoints' ids

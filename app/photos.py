@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from .models import Photo
@@ -90,8 +91,13 @@ def store_photo(session: Session, *, data: bytes, storage: Storage, max_bytes: i
         thumb.save(out, "JPEG", quality=80)
         storage.put(photo_key(digest, thumb=True), out.getvalue(), "image/jpeg")
     if session.get(Photo, digest) is None:
-        session.add(Photo(sha256=digest, mime=ALLOWED[image.format], size=len(data),
-                          width=image.size[0], height=image.size[1], uploaded_by=uploaded_by))
+        try:
+            with session.begin_nested():
+                session.add(Photo(sha256=digest, mime=ALLOWED[image.format], size=len(data),
+                                  width=image.size[0], height=image.size[1],
+                                  uploaded_by=uploaded_by))
+        except IntegrityError:  # the same photo sent twice at once: the other request stored it
+            pass
     return StoredPhoto(digest, ALLOWED[image.format], image.size[0], image.size[1])
 
 

@@ -64,7 +64,7 @@ def render_pdf(template: str, **context) -> bytes:
                            font_family=fonts.FAMILY, **context)
     if faces:
         fonts.faces(html)  # a store name beyond GB2312 joins the subsets before WeasyPrint reads them
-    return HTML(string=html, base_url=str(ROOT)).write_pdf()
+    return HTML(string=html, base_url=str(ROOT)).write_pdf(font_config=fonts.font_config())
 
 
 class ReferenceListError(ValueError):

@@ -90,6 +90,14 @@ def overall_by_store(session: Session, *, start: date, end: date) -> dict[int, S
     return {sid: Stats(int(n), float(t), float(s)) for sid, n, t, s in session.exec(query)}
 
 
+def latest_shop_day(session: Session, store_ids: set[int]) -> date | None:
+    """The day of the stores' latest approved mystery shop within a year, if any."""
+    r = Response
+    return session.exec(select(func.max(r.day)).where(
+        r.kind == "mystery_shop", r.status == "approved", r.store_id.in_(store_ids or {-1}),
+        r.day >= date.today() - timedelta(days=366), r.day <= date.today())).one()
+
+
 def monthly_overall(session: Session, store_ids: set[int], start: date, end: date):
     """{(year, month): Stats} of approved mystery shops' overall scores of the stores."""
     r = Response

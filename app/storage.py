@@ -9,6 +9,7 @@ and never needs a lock; a reader sees either no object or the whole object.
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
@@ -38,7 +39,8 @@ class LocalStorage:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+        # its own temporary file: two threads writing the same object must not share one
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")
         tmp.write_bytes(data)
         tmp.replace(path)  # atomic: a half-written file is never served
 

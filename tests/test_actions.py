@@ -51,6 +51,12 @@ def test_an_approved_red_line_failure_opens_one_action_for_the_store(app, red_li
     assert due == timedelta(days=14)
 
 
+def test_the_action_names_the_failed_item_in_words(client, auth, red_line):
+    auth.as_role("manager_west")
+    page = text_of(client.get(f"/actions/{red_line.id}"))
+    assert "30秒内有人问候" in page and "greeted" not in page
+
+
 def test_the_red_line_trigger_is_idempotent(app, red_line):
     with app.app_context(), new_session() as session:
         from app.models import Response
@@ -278,6 +284,38 @@ def test_an_action_without_improvement_is_flagged_on_the_board(app, client, auth
     assert "尚无改善的措施" in board and "尚未改善" in board
     auth.as_role("manager")
     assert "尚无改善的措施" not in text_of(client.get("/manager/"))  # another region's
+
+
+def test_the_flag_waits_for_the_configured_number_of_months(app, client, auth, red_line):
+    app.config["ACTION_NOT_YET_MONTHS"] = 3  # done 70 days ago: not three months yet
+    _done_long_ago(app, red_line.id, days_ago=70)
+    for offset in (1, 2, 3):
+        add_report(app, answers=RED_LINE, status="approved",
+                   day=date.today() - timedelta(days=80 + offset))
+        add_report(app, answers=RED_LINE, status="approved",
+                   day=date.today() - timedelta(days=offset * 10))
+    auth.as_role("manager_west")
+    assert "尚无改善的措施" not in text_of(client.get("/manager/"))
+
+
+@pytest.mark.parametrize("months, verdict", [(2, "已改善"), (1, "数据尚不足")])
+def test_the_effect_compares_the_configured_whole_months(app, client, auth, red_line, months,
+                                                         verdict):
+    """Failed visits six weeks before the action count in a two-month window, not in one."""
+    app.config["ACTION_EFFECT_MONTHS"] = months
+    _done_long_ago(app, red_line.id, days_ago=40)
+    opened = date.today() - timedelta(days=50)
+    for offset in range(1, 4):
+        add_report(app, answers=RED_LINE, status="approved",
+                   day=opened - timedelta(days=42 + offset))
+        add_report(app, status="approved", day=date.today() - timedelta(days=offset * 5))
+    add_report(app, answers={**RED_LINE, "greeted": "yes", "card_given": "no"},
+               status="approved", day=date.today() - timedelta(days=2))
+    auth.as_role("manager_west")
+    effect = text_of(client.get(f"/actions/{red_line.id}")).split("效果")[1]
+    assert verdict in effect
+    start = loop.add_months(opened, -months).isoformat()
+    assert f"{start} – {opened.isoformat()}" in effect
 
 
 # ---- below target two months running ------------------------------------------------------

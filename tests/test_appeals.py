@@ -77,7 +77,8 @@ def test_an_overturned_item_rescores_the_report_everywhere(app, client, auth, re
     shown = text_of(client.get(appeal_url))
     assert "改判" in shown and "有问候" in shown
     auth.as_role("shopper")
-    assert "改判" in text_of(client.get("/appeals/mine"))
+    mine = text_of(client.get("/appeals/mine"))
+    assert "30秒内有人问候: 改判" in mine and "greeted" not in mine  # the item in words
 
 
 def test_an_upheld_item_changes_nothing(app, client, auth, report):
@@ -144,6 +145,22 @@ def test_reviewers_see_the_appeal_rate_per_shopper(app, client, auth, report):
     rates = BeautifulSoup(client.get("/appeals/").get_data(as_text=True), "html.parser")
     row = rates.select_one("#appeal-rates tbody tr").get_text(" ", strip=True)
     assert row.startswith("shopper 1 1 100%")
+
+
+def test_reviewers_see_how_often_a_shoppers_contested_items_are_overturned(app, client, auth):
+    """Two items contested, one overturned: half of the shopper's decided items."""
+    report = add_report(app, answers={**RED_LINE, "drinks": "no"})
+    assert approve(client, auth, report).status_code == 303
+    auth.as_role("store_manager")
+    assert file(client, report, {"greeted": "录像为证", "drinks": "有饮品"}).status_code == 303
+    with app.app_context(), new_session() as session:
+        appeal_id = session.exec(select(Appeal.id)).one()
+    auth.as_role("reviewer")
+    assert decide(client, appeal_id, {"greeted": "overturned",
+                                      "drinks": "upheld"}).status_code == 303
+    rates = BeautifulSoup(client.get("/appeals/").get_data(as_text=True), "html.parser")
+    row = rates.select_one("#appeal-rates tbody tr").get_text(" ", strip=True)
+    assert row == "shopper 1 1 100% 2 1 50%"
 
 
 def test_managers_see_the_deadline_of_appealable_reports(client, auth, report):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import threading
 import uuid
 import zlib
 
@@ -162,3 +163,35 @@ def test_a_photo_item_answered_with_someone_elses_photo_is_refused(app, client, 
     theirs = {"token": csrf_token(page), "uuid": str(uuid.uuid4()), "id": other}
     reply = post(client, theirs, "/save", {"item_showroom_photo": sha})
     assert reply.status_code == 400
+
+
+def test_one_photo_sent_by_ten_phones_at_once_is_stored_once(app, shopper):
+    """An outbox and a page (or two tabs) may send the same photo at the same moment: every
+    sender gets its hash back, and the photo is stored once."""
+    data = _jpeg_with_gps()
+    clients = []
+    for _ in range(10):
+        client = app.test_client()
+        Auth(client).as_role("shopper")
+        page = client.get(f"/shopper/a/{shopper['id']}").get_data(as_text=True)
+        clients.append((client, csrf_token(page)))
+    start = threading.Barrier(10)
+    replies = []
+
+    def send(client, token):
+        start.wait()
+        reply = client.post("/shopper/photos", data={"photo": (io.BytesIO(data), "p.jpg")},
+                            headers={"X-CSRFToken": token})
+        replies.append((reply.status_code, (reply.get_json() or {}).get("sha256")))
+
+    threads = [threading.Thread(target=send, args=pair) for pair in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {status for status, _ in replies} == {201} and len({sha for _, sha in replies}) == 1
+    sha = replies[0][1]
+    with app.app_context(), new_session() as session:
+        assert [p.sha256 for p in session.exec(select(Photo)).all()] == [sha]
+    stored = read_photo(app.extensions["storage"], sha)
+    assert Image.open(io.BytesIO(stored)).size == (640, 480)

@@ -9,7 +9,7 @@ import re
 import subprocess
 import time
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from bs4 import BeautifulSoup
@@ -56,6 +56,21 @@ def test_the_store_scorecard_shows_grade_rank_and_touchpoints(client, auth, mont
     assert soup.select_one("#touchpoints")
     weak = text_of(client.get(f"/scorecards/stores/E2?period={MONTH}"))
     assert "不合格" in weak
+
+
+def test_without_a_month_the_scorecard_opens_on_the_latest_month_with_visits(app, client, auth):
+    """Early in a month the current one is empty: the store's manager lands on last month's
+    card, and its PDF link follows."""
+    last_month = date.today().replace(day=1) - timedelta(days=1)
+    add_report(app, store="W1", status="approved", day=last_month, answers=GOOD)
+    auth.as_role("store_manager")
+    page = client.get("/scorecards/stores/W1")
+    key = last_month.strftime("%Y-%m")
+    assert f"/reports/stores/W1/{key}.pdf" in page.get_data(as_text=True)
+    assert "成都一店" in text_of(page) and "本月没有已审核通过的暗访" not in text_of(page)
+    auth.as_role("manager_west")
+    assert f"/reports/regions/west/{key}.pdf" in client.get(
+        "/scorecards/regions/west").get_data(as_text=True)
 
 
 def test_the_region_page_lists_its_stores_with_grades(client, auth, month_of_reports):

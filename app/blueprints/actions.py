@@ -153,6 +153,8 @@ def _show(row: actions.ActionRow, *, status: int = 200, **forms):
     effect = actions.effect_of(session, row.action, settings=settings)
     return render_template(
         "actions/show.html", row=row, action=row.action, whys=whys, effect=effect,
+        windows=actions.windows_of(row.action, settings), months=settings.effect_months,
+        item_text=actions.item_text(session, row.action),
         stale=actions.stale(row.action, effect, settings), history=actions.history(
             session, row.action.id), photos=actions.photos(session, row.action.id),
         labels=touchpoint_labels(session), causes=ROOT_CAUSE_LABELS,

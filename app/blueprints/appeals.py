@@ -189,4 +189,5 @@ def mine():
     session = db.session()
     rows = appeals.listing(session, None, shopper_id=current_user.id)
     return render_template("appeals/mine.html", rows=rows,
-                           items=appeals.items_for(session, {r.appeal.id for r in rows}))
+                           items=appeals.items_for(session, {r.appeal.id for r in rows}),
+                           instruments=appeals.instruments_for(session, [r.response for r in rows]))

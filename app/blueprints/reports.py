@@ -44,9 +44,12 @@ def _locale() -> str:
     return str(get_locale() or "zh")
 
 
-def _month(text: str | None):
+def _month(text: str | None, *, store_ids: set[int] | None = None):
+    """The month asked for; without one, the latest month with an approved mystery shop of
+    the stores (early in a month the current one is still empty), else this month."""
     if text is None:
-        return month_period(date.today())
+        latest = scorecards.latest_shop_day(db.session(), store_ids or set())
+        return month_period(latest or date.today())
     if not MONTH.match(text):
         abort(404)
     return parse_period(text, today=date.today())
@@ -105,7 +108,7 @@ def index():
 @roles_required(*MANAGERS)
 def store_page(code: str):
     store = get_store_or_404(code)
-    period = _month(request.args.get("period"))
+    period = _month(request.args.get("period"), store_ids={store.id})
     card = _card(store, period)
     return render_template("scorecards/store.html", card=card, pdf=False,
                            chart=reports.store_chart(card, _locale(), pdf=False),
@@ -118,7 +121,8 @@ def store_page(code: str):
 @roles_required(*MANAGERS)
 def region_page(code: str):
     region = get_region_or_403(code)
-    period = _month(request.args.get("period"))
+    period = _month(request.args.get("period"), store_ids=set(db.session().exec(
+        select(Store.id).where(Store.region_id == region.id))))
     return render_template("scorecards/region.html", pdf=False, **_region_context(region, period))
 
 

@@ -6,8 +6,10 @@ overturned appeal. No Flask, no session.
 
 from __future__ import annotations
 
+import calendar
 import math
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from .ranking import Stats, shrink, t90
@@ -49,6 +51,41 @@ class Effect:
         if self.before.mean is None or self.after.mean is None:
             return None
         return self.after.mean - self.before.mean
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (earlier when negative), the month's last day when it is
+    shorter: 31 January + 1 month = 28 or 29 February."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class EffectWindows:
+    """The days compared: `before` up to the day the action was opened (the failure that
+    opened it included), `after` from the day after it was done; each `months` long, the
+    after-window cut at today while it is still running."""
+
+    before: tuple[date, date]
+    after: tuple[date, date]
+    after_ends: date  # the last day of the full after-window
+
+    @property
+    def complete(self) -> bool:
+        return self.after[1] >= self.after_ends
+
+
+def effect_windows(opened: date, done: date, months: int, today: date) -> EffectWindows:
+    end = add_months(done, months)
+    return EffectWindows((add_months(opened, -months), opened),
+                         (done + timedelta(days=1), min(today, end)), end)
+
+
+def flag_due(done: date, months: int, today: date) -> bool:
+    """Has an action done on `done` had `months` whole months to show its effect?"""
+    return today >= add_months(done, months)
 
 
 def effect(before: Stats, after: Stats) -> Effect:

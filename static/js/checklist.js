@@ -19,8 +19,12 @@
   var uuidInput = form.querySelector("input[name=uuid]");
   var items = Array.prototype.slice.call(form.querySelectorAll(".item[data-item]"));
   var saveTimer = null, retryTimer = null, sending = false;
-  var draft = { dirty: false, pending: false, queuedAt: null };
-  var photos = {};        // field name -> Blob kept on the phone until uploaded
+  var draft = { dirty: false, pending: false, queuedAt: null, refused: null, errors: null };
+  // every change counts: a save answers for the changes it carried, not for those made meanwhile
+  var edits = 0, editsSent = 0;
+  var photos = {};        // field name -> {blob, takenAt} kept on the phone until uploaded
+  var photoFields = Array.prototype.map.call(form.querySelectorAll("input[data-photo-value]"),
+    function (input) { return input.name; });
   var localFailed = false;
   var finished = false;   // sent: nothing more is written for this report
 
@@ -42,15 +46,34 @@
   }
   function record() {
     return { assignment: assignment, uuid: uuidInput.value, fields: fields(), dirty: draft.dirty,
-      pending: draft.pending, queuedAt: draft.queuedAt, submitUrl: form.action, photoUrl: data.photoUrl,
-      csrf: csrf, store: data.store, updatedAt: Date.now() };
+      pending: draft.pending, queuedAt: draft.queuedAt, refused: draft.refused, errors: draft.errors,
+      submitUrl: form.action, photoUrl: data.photoUrl, csrf: csrf, store: data.store, updatedAt: Date.now() };
   }
+  function touch() { draft.dirty = true; edits += 1; }
   // Resolves true once the draft is on the disk; false (and says so, in red) when it is not.
   function write() {
     if (finished) return Promise.resolve(true);
-    return store.putDraft(record()).then(function () { localFailed = false; return true; }, function () {
+    return store.saveDraft(record(), photoFields).then(function (saved) {
+      localFailed = false; adopt(saved); return true;
+    }, function () {
       localFailed = true; notSaved(); return false;
     });
+  }
+  // The stored draft may hold a photo's hash the page has not seen (uploaded by an outbox):
+  // the page takes it, shows the uploaded photo and lets go of the Blob that was sent.
+  function adopt(saved) {
+    var changed = false;
+    photoFields.forEach(function (name) {
+      var input = form.querySelector('input[name="' + name + '"]'), sha = saved.draft.fields[name];
+      if (sha && input.value !== sha) {
+        input.value = sha; changed = true;
+        if (!photos[name]) showUploaded(name, sha);
+      }
+      if (photos[name] && saved.waiting.indexOf(name) < 0) delete photos[name];
+    });
+    if (!changed) return;
+    touch(); refresh();
+    if (!draft.pending) { clearTimeout(saveTimer); saveTimer = setTimeout(sync, 300); }
   }
   function notSaved() {
     setState(msg.notSavedShort, "error");
@@ -104,10 +127,11 @@
     span.className = "state " + kind; span.dataset.state = kind; span.textContent = text;
     stateEl.appendChild(span);
   }
-  function toast(text, kind) {
+  function toast(text, kind, what) {
     toastEl.textContent = text || "";
     toastEl.className = "toast" + (kind ? " " + kind : "");
     toastEl.hidden = !text;
+    toastEl.dataset.kind = what || "";
   }
   function button(kind) {
     submitButton.dataset.state = kind;
@@ -120,7 +144,7 @@
     var target = event && event.target;
     if (target && target.type === "file") return;
     if (draft.pending) { draft.pending = false; draft.queuedAt = null; button("ready"); toast(""); }
-    draft.dirty = true;
+    touch();
     refresh();
     clearError(target && target.closest && target.closest(".item, #visit-times"));
     setState(msg.saving, "saving");
@@ -132,7 +156,8 @@
     });
   }
   function sync() {
-    if (!draft.dirty || !window.htmx) return;
+    // a queued report carries every answer: a save racing it could only be refused as sent
+    if (!draft.dirty || draft.pending || !window.htmx) return;
     if (!navigator.onLine) { if (!localFailed) setState(msg.local, "local"); return; }
     window.htmx.trigger(form, "tp:save");
   }
@@ -151,10 +176,17 @@
     var span = stateEl.querySelector(".state.error");
     if (span) { toast(span.textContent.trim(), "error"); span.textContent = msg.notSavedShort; }
   });
+  document.body.addEventListener("htmx:configRequest", function (e) {
+    if (e.detail.elt === form) editsSent = edits;  // the answers are read now
+  });
   document.body.addEventListener("htmx:afterRequest", function (e) {
     if (e.detail.elt !== form) return;
-    if (e.detail.successful) { draft.dirty = false; write(); }
-    else if (!e.detail.xhr || e.detail.xhr.status === 0) offlineState();
+    if (e.detail.successful) {
+      // changed while the save was on its way: still dirty, not "saved", and saved again
+      draft.dirty = editsSent !== edits;
+      if (draft.dirty) setState(msg.saving, "saving");
+      write().then(function () { if (draft.dirty) { clearTimeout(saveTimer); saveTimer = setTimeout(sync, 300); } });
+    } else if (!e.detail.xhr || e.detail.xhr.status === 0) offlineState();
   });
   document.body.addEventListener("htmx:sendError", offlineState);
   function offlineState() { if (localFailed) notSaved(); else setState(msg.local, "local"); }
@@ -186,13 +218,19 @@
     img.dataset.objectUrl = URL.createObjectURL(blob);
     img.src = img.dataset.objectUrl; img.hidden = false;
   }
+  function showUploaded(name, sha) {
+    var img = thumbFor(name);
+    if (!img) return;
+    if (img.dataset.objectUrl) { URL.revokeObjectURL(img.dataset.objectUrl); delete img.dataset.objectUrl; }
+    img.src = data.thumbUrl.replace(data.thumbSha, sha); img.hidden = false;
+  }
+  // The stored draft takes the hash in the upload's own transaction; write() then brings it
+  // into the form (adopt), so the page never holds a hash the phone has not stored.
   function upload(name) {
-    return store.uploadPhoto({ assignment: assignment, name: name, blob: photos[name] }, csrf).then(function (answer) {
-      form.querySelector('input[name="' + name + '"]').value = answer.sha256;
-      delete photos[name];
-      draft.dirty = true;
-      return write().then(sync);
-    });
+    var photo = photos[name];
+    if (!photo) return Promise.resolve();
+    return store.uploadPhoto({ assignment: assignment, name: name, blob: photo.blob, takenAt: photo.takenAt }, csrf)
+      .then(function () { return write(); });  // adopt() takes the hash and saves it
   }
   form.addEventListener("change", function (e) {
     var input = e.target;
@@ -201,12 +239,13 @@
     downscale(input.files[0]).then(function (blob) {
       return store.checkSpace(blob.size).then(function (room) {
         if (!room) throw new Error("full");
-        draft.dirty = true;
-        return store.putPhoto({ assignment: assignment, name: name, blob: blob, takenAt: Date.now() })
+        var photo = { assignment: assignment, name: name, blob: blob, takenAt: Date.now() };
+        touch();
+        return store.putPhoto(photo)
           .then(function () { return write(); })
           .then(function (ok) {
             if (!ok) return;
-            photos[name] = blob;
+            photos[name] = { blob: blob, takenAt: photo.takenAt };
             showThumb(name, blob);
             clearError(item); refresh();
             setState(navigator.onLine ? msg.saving : msg.local, navigator.onLine ? "saving" : "local");
@@ -222,6 +261,14 @@
     if (!el) return;
     el.classList.remove("has-error");
     var p = el.querySelector(".field-error"); if (p) { p.hidden = true; p.textContent = ""; }
+    // what the server refused is fixed here: once nothing is left, the refusal is over
+    if (draft.errors) {
+      (el.id === "visit-times" ? ["visit_date", "visit_end", "visit_time"] : [el.dataset.item])
+        .forEach(function (id) { delete draft.errors[id]; });
+      if (!Object.keys(draft.errors).length) { draft.errors = null; draft.refused = null; }
+    }
+    // the last highlighted answer is fixed: the message asking for them goes too
+    if (!form.querySelector(".has-error") && toastEl.dataset.kind === "missing") toast("");
   }
   function showErrors(errors) {
     var first = null;
@@ -259,14 +306,25 @@
     store.flush(csrf).then(function (results) {
       sending = false;
       var mine = results.filter(function (r) { return r.assignment === assignment; })[0];
-      if (!mine) return store.getDraft(assignment).then(function (d) { if (!d) sent(data.reportUrl); else { queued(); schedule(); } });
+      // another sender (the list page, the service worker) may have dealt with it first
+      if (!mine) {
+        return store.getDraft(assignment).then(function (d) {
+          if (!d) sent(data.reportUrl);
+          else if (!d.pending && d.refused != null) refused(d.refused, d.errors);
+          else { queued(); schedule(); }
+        });
+      }
       if (mine.status === "sent") sent(mine.url);
-      else if (mine.status === "refused") {
-        draft.pending = false; button("ready");
-        toast(mine.message || msg.missing, "error");
-        showErrors(mine.errors || {});
-      } else { queued(); schedule(); }
+      else if (mine.status === "refused") refused(mine.message, mine.errors);
+      else { queued(); schedule(); }
     });
+  }
+  function refused(message, errors) {
+    clearTimeout(retryTimer);
+    draft.pending = false; draft.queuedAt = null; draft.refused = message || ""; draft.errors = errors || {};
+    button("ready");
+    toast(message || msg.missing, "error", "missing");
+    showErrors(draft.errors);
   }
   function sent(url) {
     finished = true; clearTimeout(retryTimer);
@@ -284,8 +342,8 @@
     e.preventDefault();
     if (submitButton.dataset.state !== "ready") return;
     var errors = missing();
-    if (Object.keys(errors).length) { toast(msg.missing, "error"); showErrors(errors); return; }
-    draft.pending = true; draft.queuedAt = Date.now();
+    if (Object.keys(errors).length) { toast(msg.missing, "error", "missing"); showErrors(errors); return; }
+    draft.pending = true; draft.queuedAt = Date.now(); draft.refused = null; draft.errors = null;
     write().then(function (ok) {
       if (!ok && !navigator.onLine) { draft.pending = false; return; }
       register();
@@ -302,7 +360,9 @@
   window.addEventListener("offline", function () { if (!draft.pending) offlineState(); });
   if (navigator.serviceWorker) {
     navigator.serviceWorker.addEventListener("message", function (e) {
-      if (e.data && e.data.type === "tp-sent" && e.data.assignment === assignment) sent(e.data.url);
+      if (!e.data || e.data.assignment !== assignment) return;
+      if (e.data.type === "tp-sent") sent(e.data.url);
+      else if (e.data.type === "tp-refused" && draft.pending) refused(e.data.message, e.data.errors);
     });
   }
 
@@ -321,14 +381,18 @@
       });
       apply(saved.fields);
       draft.dirty = !!saved.dirty; draft.pending = !!saved.pending; draft.queuedAt = saved.queuedAt;
-      both[1].forEach(function (p) { photos[p.name] = p.blob; showThumb(p.name, p.blob); });
+      draft.refused = saved.refused === undefined ? null : saved.refused; draft.errors = saved.errors || null;
+      // photos already uploaded show from the server; those still on the phone from their Blob
+      photoFields.forEach(function (name) { if (saved.fields[name]) showUploaded(name, saved.fields[name]); });
+      both[1].forEach(function (p) { photos[p.name] = { blob: p.blob, takenAt: p.takenAt }; showThumb(p.name, p.blob); });
     }
     return write();
   }, function () { localFailed = true; notSaved(); }).then(function () {
     refresh();
     document.documentElement.dataset.draftReady = "1";
     if (draft.pending) { queued(); trySubmit(); }
-    else if (draft.dirty && !localFailed) {
+    else if (draft.refused != null) refused(draft.refused, draft.errors);
+    if (!draft.pending && draft.dirty && !localFailed) {
       setState(msg.local, "local"); sync();
       if (navigator.onLine) Object.keys(photos).forEach(function (n) { upload(n).catch(offlineState); });
     }

@@ -84,7 +84,9 @@
 
   if (navigator.serviceWorker) {
     navigator.serviceWorker.addEventListener("message", function (e) {
-      if (e.data && e.data.type === "tp-sent") markSent(String(e.data.assignment), e.data.url);
+      if (!e.data || !cards[e.data.assignment]) return;
+      if (e.data.type === "tp-sent") markSent(String(e.data.assignment), e.data.url);
+      else if (e.data.type === "tp-refused") badge(cards[e.data.assignment], list.dataset.msgRefused, "refused");
     });
   }
   window.addEventListener("online", function () { send().then(keepOffline); });

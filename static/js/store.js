@@ -47,6 +47,32 @@
   function putDraft(draft) {
     return run(["drafts"], "readwrite", function (t) { return t.objectStore("drafts").put(draft); });
   }
+  // The page's copy of its draft, written in one transaction with what is stored. The hashes of
+  // uploaded photos belong to the store, not to the page: an outbox (this page's, the list's or
+  // the service worker's) may have uploaded a photo and put its hash in the stored draft after
+  // the page last looked, and the page's empty or older value must not wipe it (the photo's
+  // Blob is gone from the phone by then). Resolves with {draft: as stored, waiting: [names of
+  // photos still on the phone]} so that the page can take the hashes and drop uploaded Blobs.
+  function saveDraft(draft, photoFields) {
+    var waiting;
+    return run(["drafts", "photos"], "readwrite", function (t) {
+      var drafts = t.objectStore("drafts");
+      drafts.get(draft.assignment).onsuccess = function (e) {
+        var old = e.target.result;
+        if (old && old.uuid === draft.uuid) {
+          draft.photoTimes = old.photoTimes || {};
+          photoFields.forEach(function (name) {
+            var kept = old.fields[name];
+            if (kept && kept !== draft.fields[name]) { draft.fields[name] = kept; draft.dirty = true; }
+          });
+        }
+        drafts.put(draft);
+      };
+      var keys = t.objectStore("photos").index("assignment").getAllKeys(draft.assignment);
+      keys.onsuccess = function () { waiting = keys.result.map(function (key) { return key[1]; }); };
+      return keys;
+    }).then(function () { return { draft: draft, waiting: waiting }; });
+  }
   function photosOf(assignment) {
     return run(["photos"], "readonly", function (t) {
       return t.objectStore("photos").index("assignment").getAll(assignment);
@@ -152,15 +178,26 @@
             error.status = response.status; error.message2 = answer && answer.message;
             throw error;
           }
+          // In one transaction: the draft takes the hash unless a photo taken later was uploaded
+          // first (a retake wins over the photo it replaced), and the Blob goes only if it is
+          // still the one uploaded (a retake taken during the upload waits for its own).
+          var key = [photo.assignment, photo.name], takenAt = photo.takenAt || 0;
           return run(["drafts", "photos"], "readwrite", function (t) {
-            var drafts = t.objectStore("drafts");
+            var drafts = t.objectStore("drafts"), photos = t.objectStore("photos");
             drafts.get(photo.assignment).onsuccess = function (e) {
               var d = e.target.result;
               if (!d) return;
+              d.photoTimes = d.photoTimes || {};
+              if ((d.photoTimes[photo.name] || 0) > takenAt) return;
+              d.photoTimes[photo.name] = takenAt;
               d.fields[photo.name] = answer.sha256; d.dirty = true;
               drafts.put(d);
             };
-            return t.objectStore("photos").delete([photo.assignment, photo.name]);
+            var stored = photos.get(key);
+            stored.onsuccess = function () {
+              if (stored.result && (stored.result.takenAt || 0) === takenAt) photos.delete(key);
+            };
+            return stored;
           }).then(function () { return answer; });
         });
       });
@@ -170,12 +207,18 @@
   // Sends one queued report: its photos first, then the answers with the report's own UUID
   // (the server stores a repeated submission once). Resolves with
   // {status: "sent"|"refused"|"retry", ...}.
-  function sendReport(assignment, csrf) {
+  function uploadAll(assignment, csrf, rounds) {
     return photosOf(assignment).then(function (photos) {
+      if (!photos.length) return null;
+      // a photo taken while these were uploading is sent with the report too
+      if (!rounds) throw new Error("photos keep changing");
       return photos.reduce(function (chain, photo) {
         return chain.then(function () { return uploadPhoto(photo, csrf); });
-      }, Promise.resolve());
-    }).then(function () { return getDraft(assignment); }).then(function (draft) {
+      }, Promise.resolve()).then(function () { return uploadAll(assignment, csrf, rounds - 1); });
+    });
+  }
+  function sendReport(assignment, csrf) {
+    return uploadAll(assignment, csrf, 3).then(function () { return getDraft(assignment); }).then(function (draft) {
       if (!draft || !draft.pending) return { status: "none" };
       var token = csrf || draft.csrf, body = new FormData();
       Object.keys(draft.fields).forEach(function (name) { body.append(name, draft.fields[name]); });
@@ -190,7 +233,7 @@
           }
           if (answer && (response.status === 422 || response.status === 409)) {
             // the server refused it for a reason the shopper must fix: stop retrying
-            draft.pending = false; draft.refused = answer.message || "";
+            draft.pending = false; draft.refused = answer.message || ""; draft.errors = answer.errors || {};
             return putDraft(draft).then(function () {
               return { status: "refused", assignment: assignment, message: answer.message,
                 errors: answer.errors || {} };
@@ -218,7 +261,7 @@
   }
 
   root.tpStore = {
-    getDraft: getDraft, allDrafts: allDrafts, putDraft: putDraft, photosOf: photosOf,
+    getDraft: getDraft, allDrafts: allDrafts, putDraft: putDraft, saveDraft: saveDraft, photosOf: photosOf,
     putPhoto: putPhoto, deletePhoto: deletePhoto, forget: forget, clearAll: clearAll,
     unsent: unsent, checkSpace: checkSpace, persist: persist,
     migrateLocalStorage: migrateLocalStorage, uploadPhoto: uploadPhoto, flush: flush

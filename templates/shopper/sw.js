@@ -57,10 +57,13 @@ self.addEventListener("fetch", (event) => {
 // page open; the pages retry on load and on "online" where the browser has no Background Sync.
 self.addEventListener("sync", (event) => {
   if (event.tag !== "tp-outbox") return;
+  // the open pages are told what became of their report: sent, or refused (to be fixed there)
   event.waitUntil(self.tpStore.flush(null).then((results) => {
-    results.filter((r) => r.status === "sent").forEach((r) =>
-      self.clients.matchAll().then((clients) => clients.forEach((c) =>
-        c.postMessage({ type: "tp-sent", assignment: r.assignment, url: r.url }))));
-    if (results.some((r) => r.status === "retry")) throw new Error("retry later");
+    const told = results.filter((r) => r.status === "sent" || r.status === "refused").map((r) =>
+      ({ type: "tp-" + r.status, assignment: r.assignment, url: r.url, message: r.message, errors: r.errors }));
+    return self.clients.matchAll().then((clients) => {
+      clients.forEach((c) => told.forEach((m) => c.postMessage(m)));
+      if (results.some((r) => r.status === "retry")) throw new Error("retry later");
+    });
   }));
 });

@@ -93,9 +93,10 @@ def test_offline_checklist_reaches_the_reviewer_exactly_once(phone, server, live
     assert phone.locator("#item-route_rating .field-error").is_visible()
     shots("missing-answer", full_page=False)
     tap(phone, "route_rating", "4")
+    expect(phone.locator("#offline-banner")).to_be_hidden()  # the answer asked for is given
     phone.locator("#submit-report").tap()
-    phone.wait_for_selector("#offline-banner:not([hidden])")
-    assert "联网后将自动提交" in phone.locator("#offline-banner").inner_text()
+    expect(phone.locator("#offline-banner")).to_contain_text("联网后将自动提交")
+    expect(phone.locator("#submit-report")).to_have_attribute("data-state", "queued")
     shots("queued-offline", full_page=False)
     assert responses(live_app)[0].status == "draft"  # only the online answers reached the server
 

@@ -3,6 +3,8 @@ top-2-box intervals, the answer an overturned item takes."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -111,3 +113,41 @@ def test_an_overturned_item_earns_full_marks(raw):
 def test_unscored_items_cannot_be_overturned():
     item = Item.model_validate({"id": "t", "type": "text", "text": {"zh": "t", "en": "t"}})
     assert loop.corrected_answer(item) is None
+
+
+# ---- effect windows in whole months ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("day, months, expected", [
+    ("2026-01-31", 1, "2026-02-28"), ("2028-01-31", 1, "2028-02-29"),
+    ("2026-03-31", -1, "2026-02-28"), ("2026-11-15", 2, "2027-01-15"),
+    ("2026-01-15", -2, "2025-11-15"), ("2026-05-20", 0, "2026-05-20"),
+])
+def test_add_months_keeps_the_day_or_takes_the_months_last(day, months, expected):
+    assert loop.add_months(date.fromisoformat(day), months) == date.fromisoformat(expected)
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31)),
+       st.integers(min_value=0, max_value=36))
+@settings(max_examples=200)
+def test_months_there_and_back_never_move_forward(day, months):
+    later = loop.add_months(day, months)
+    assert (later.year * 12 + later.month) - (day.year * 12 + day.month) == months
+    assert loop.add_months(later, -months) <= day
+
+
+def test_the_windows_are_whole_months_around_the_action():
+    windows = loop.effect_windows(date(2026, 3, 10), date(2026, 4, 2), 2, today=date(2026, 5, 1))
+    assert windows.before == (date(2026, 1, 10), date(2026, 3, 10))
+    assert windows.after == (date(2026, 4, 3), date(2026, 5, 1))  # still running: cut at today
+    assert windows.after_ends == date(2026, 6, 2) and not windows.complete
+    assert loop.effect_windows(date(2026, 3, 10), date(2026, 4, 2), 2,
+                               today=date(2026, 6, 20)).after == (date(2026, 4, 3), date(2026, 6, 2))
+
+
+@pytest.mark.parametrize("today, months, due", [
+    ("2026-06-01", 2, False), ("2026-06-02", 2, True), ("2026-05-02", 1, True),
+    ("2026-09-01", 6, False),
+])
+def test_an_action_is_judged_after_the_configured_months(today, months, due):
+    assert loop.flag_due(date(2026, 4, 2), months, date.fromisoformat(today)) is due

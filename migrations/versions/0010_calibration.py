@@ -1,8 +1,8 @@
 """stored fits of the shopper calibration: per stage and period, the variance components of
 each measure, every store's calibrated score with its rank interval, every shopper's harshness
 
-Revision ID: 0009_calibration
-Revises: 0008_recent
+Revision ID: 0010_calibration
+Revises: 0009_notice_mail
 
 Empty at first: the fits are computed in the background (app/calibration/) when a view or
 `flask --app app calibration fit` asks for them.
@@ -10,8 +10,8 @@ Empty at first: the fits are computed in the background (app/calibration/) when 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_calibration"
-down_revision = "0008_recent"
+revision = "0010_calibration"
+down_revision = "0009_notice_mail"
 branch_labels = None
 depends_on = None
 
