@@ -238,7 +238,7 @@ def test_scorecards_grade_and_rank_by_calibrated_scores_with_the_raw_mean_beside
                          .get_data(as_text=True), "html.parser")
     text = soup.get_text(" ", strip=True)
     assert "Calibrated score" in text and "raw mean" in text
-    assert " of 30 (" in text and " of 15 (" in text  # network and region ranks, intervals
+    assert " of 30 " in text and " of 15 " in text and "90% interval: " in text  # with intervals
     greeting = next(r for r in soup.select("#touchpoints tbody tr") if "进店问候" in r.text)
     calibrated, raw = (float(td.get_text(strip=True)) for td in greeting.find_all("td")[1:3])
     assert calibrated > raw + 5  # the harsh shoppers' 20 points mostly given back
