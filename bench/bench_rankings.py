@@ -46,6 +46,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 STORES, REGIONS = 2000, 20
+SHOPPERS = 400  # 20 per region: a shop is made by one of its region's shoppers
 SHOPS, SURVEYS = 200_000, 1_000_000
 PATTERNS = 64  # answer patterns per (instrument, store profile)
 PROFILES = 40  # distinct store profiles (weak touchpoints)
@@ -57,8 +58,10 @@ PASSWORD = "bench-password"
 def _app(url: str):
     from app import create_app
 
+    # fits are made once below, before timing (not by a thread started mid-timing)
     return create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "bench",
-                       "WTF_CSRF_ENABLED": False, "SURVEYS_DIR": str(ROOT / "surveys")})
+                       "WTF_CSRF_ENABLED": False, "SURVEYS_DIR": str(ROOT / "surveys"),
+                       "CALIBRATION_AUTO": False})
 
 
 def _reset_postgres(url: str) -> None:
@@ -96,6 +99,8 @@ def _setup(app) -> dict:
             session.add_all(Store(code=f"S{i:04d}", name=f"门店{i:04d}",
                                   region_id=regions[i % REGIONS].id) for i in range(STORES))
             hashed = hash_password(PASSWORD)
+            session.add_all(User(username=f"bench_shopper{i:03d}", role="shopper",
+                                 password_hash=hashed) for i in range(SHOPPERS))
             session.add_all([
                 User(username="bench_admin", role="admin", password_hash=hashed),
                 User(username="bench_manager", role="manager", password_hash=hashed,
@@ -104,7 +109,10 @@ def _setup(app) -> dict:
             session.commit()
             stores = [(s.id, s.region_id) for s in session.exec(select(Store).order_by(Store.id))]
             versions = active_versions(session)
-            return {"stores": stores, "versions": versions, "region": regions[3].id}
+            shoppers = [u.id for u in session.exec(select(User).where(User.role == "shopper")
+                                                   .order_by(User.id))]
+            return {"stores": stores, "versions": versions, "region": regions[3].id,
+                    "shoppers": shoppers}
 
 
 def _patterns(versions, rng) -> dict:
@@ -171,7 +179,7 @@ class _Writer:
 
 R_COLS = ("id", "uuid", "instrument_version_id", "kind", "stage", "channel", "status",
           "store_id", "region_id", "day", "overall", "review_comment", "created_at",
-          "submitted_at")
+          "submitted_at", "shopper_id")
 A_COLS = ("response_id", "item_id", "value")
 T_COLS = ("response_id", "touchpoint_id", "store_id", "region_id", "day", "kind", "stage",
           "score", "critical_failed", "counted", "outcome")
@@ -203,9 +211,10 @@ def _seed(app, info: dict, scale: float, rng: random.Random) -> int:
                 overall, rows, tps = rng.choice(pool[(version.id, profile_of[store_id])])
                 day = today - timedelta(days=rng.randrange(365))
                 d = day.isoformat() if sqlite else day
+                shopper = _shopper(info, region_id, rng) if kind == "mystery_shop" else None
                 responses.append((rid, str(uuid.uuid4()), version.id, kind, version.stage,
                                   channel, status, store_id, region_id, d, overall, "", stamp,
-                                  stamp))
+                                  stamp, shopper))
                 answers.extend((rid, item, value) for item, value in rows)
                 scores.extend((rid, tp, store_id, region_id, d, kind, version.stage, value,
                                crit, True, outcome) for tp, value, crit, outcome in tps)
@@ -223,6 +232,29 @@ def _seed(app, info: dict, scale: float, rng: random.Random) -> int:
     writer.commit()
     writer.close()
     return rid
+
+
+def _shopper(info: dict, region_id: int, rng: random.Random) -> int:
+    """One of the region's shoppers, or one from elsewhere (one visit in five)."""
+    shoppers = info["shoppers"]
+    per_region = len(shoppers) // REGIONS
+    if rng.random() < 0.2:
+        return shoppers[rng.randrange(len(shoppers))]
+    return shoppers[(region_id % REGIONS) * per_region + rng.randrange(per_region)]
+
+
+def _fit(app) -> None:
+    """The default period's calibration fits, as the background job makes them after data
+    change: the timed views read stored fits, never fit."""
+    from app.calibration.compute import calibrate, rolling_window
+
+    first, last = rolling_window(date.today())
+    with app.app_context():
+        for stage in ("sales", "aftersales"):
+            started = time.perf_counter()
+            done = calibrate(stage, first.isoformat(), last.isoformat(), rolling=True)
+            print(f"rankings: calibration fit of the default period ({stage}): "
+                  f"{done.get('visits', '?')} visits in {time.perf_counter() - started:.1f} s")
 
 
 def _p95(samples: list[float]) -> float:
@@ -385,12 +417,15 @@ def _reused(app) -> tuple[dict, int]:
 
     from app.db import new_session
     from app.instruments import active_versions
-    from app.models import Region, Response, Store
+    from app.models import Region, Response, Store, User
 
     with app.app_context(), new_session() as session:
         region = session.exec(select(Region).where(Region.code == "r03")).one()
         stores = [(s.id, s.region_id) for s in session.exec(select(Store).order_by(Store.id))]
-        return ({"region": region.id, "stores": stores, "versions": active_versions(session)},
+        shoppers = [u.id for u in session.exec(select(User).where(User.role == "shopper")
+                                               .order_by(User.id))]
+        return ({"region": region.id, "stores": stores, "versions": active_versions(session),
+                 "shoppers": shoppers},
                 session.exec(select(func.count()).select_from(Response)).one())
 
 
@@ -418,6 +453,7 @@ def run(url: str, label: str, scale: float, reuse: bool = False) -> None:
           f"of which building the summary rows {summarising:.1f} s")
     if os.environ.get("BENCH_SEED_ONLY") == "1":
         return
+    _fit(app)
     fresh, steady, views = _time_pages(app, RUNS, _Writer1(app, info, rng))
     for scope in fresh:
         print(f"rankings[{label}]: {scope} short board after a write: "
