@@ -442,12 +442,11 @@ class _Shrunk:
 
 def _shrunk(rows: list, tps: list[str], priors: dict[str, float], k: float) -> _Shrunk:
     """Vectorised: 2,000 stores x 17 touchpoints in a few milliseconds."""
-    codes, store_ids, region_ids, ns, totals = zip(*rows, strict=True)
-    tp = np.array(codes, dtype=np.int64)
-    n = np.array(ns, dtype=float)
+    table = np.array(rows, dtype=float)  # one conversion in C: every column is a number
+    tp, store, region = (table[:, i].astype(np.int64) for i in range(3))
+    n, total = table[:, 3], table[:, 4]
     prior = np.array([float(priors[t]) for t in tps])[tp]
-    return _Shrunk(tp, np.array(store_ids, dtype=np.int64), np.array(region_ids, dtype=np.int64),
-                   n, (np.array(totals, dtype=float) + k * prior) / (n + k))
+    return _Shrunk(tp, store, region, n, (total + k * prior) / (n + k))
 
 
 def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: date, scope,
