@@ -61,6 +61,9 @@ def upgrade() -> None:
     ), {"first": first, "last": last})
     bind.execute(sa.text("INSERT INTO summary_recent_window (id, last_day, days) "
                          "VALUES (1, :last, :days)"), {"last": last, "days": DAYS})
+    # statistics for the planner at once (on PostgreSQL a lookup of a few stores otherwise
+    # scans the whole (kind, stage) range until autovacuum comes by)
+    bind.execute(sa.text("ANALYZE summary_store_recent"))
 
 
 def downgrade() -> None:
