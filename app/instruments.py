@@ -177,11 +177,18 @@ def active_version(session: Session, instrument_id: str,
     """The version of one instrument in use today, or None: its newest published version
     whose effective day has come (as `in_use_ids`, in one index look-up: every answer asks)."""
     return session.exec(select(InstrumentVersion).where(
+        InstrumentVersion.id == in_use_id(instrument_id, today))).first()
+
+
+def in_use_id(instrument_id: str, today: date | None = None):
+    """The id of the version of one instrument in use today, as a scalar subquery (to join
+    in a larger query)."""
+    return (select(InstrumentVersion.id).where(
         InstrumentVersion.instrument_id == instrument_id,
         InstrumentVersion.status == "published",
         or_(InstrumentVersion.effective_on.is_(None),
-            InstrumentVersion.effective_on <= (today or clock.today())))
-        .order_by(InstrumentVersion.version.desc()).limit(1)).first()
+            InstrumentVersion.effective_on <= (clock.today() if today is None else today)))
+        .order_by(InstrumentVersion.version.desc()).limit(1).scalar_subquery())
 
 
 def definition(version: InstrumentVersion) -> Instrument:

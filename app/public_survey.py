@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from . import cases, tokens
+from . import cases, clock, tokens
 from .domain.definitions import Instrument
-from .instruments import active_version, definition
+from .instruments import definition, in_use_id
 from .models import (
     FollowUpCase,
     InstrumentVersion,
@@ -51,6 +52,7 @@ class Target:
     store: Store
     version: InstrumentVersion
     instrument: Instrument
+    used: bool = False  # a single-use code that has answered already
 
 
 @dataclass(frozen=True)
@@ -73,19 +75,36 @@ def resolve(session: Session, token: str, *, allow_used: bool = False) -> Target
         code = tokens.read(token)
     except tokens.TokenError as error:
         raise Unavailable(error.reason) from error
-    store = session.get(Store, code.store_id)
-    version = active_version(session, code.instrument_id)
+    found = session.exec(_target_query(code.single_use_id is not None), params={
+        "store_id": code.store_id, "instrument_id": code.instrument_id, "today": clock.today(),
+        "token_id": code.single_use_id}).first()
+    store, version = (found[0], found[1]) if found else (None, None)
     if version is not None and version.kind != "customer_survey":
         version = None
     if store is None or not store.active or version is None:
         raise Unavailable("gone")
     if code.single_use_id is not None:
-        row = session.get(SurveyToken, code.single_use_id)
+        row = found[2]
         if row is None or row.store_id != store.id or row.instrument_id != code.instrument_id:
             raise Unavailable("invalid")
         if row.used_at is not None and not allow_used:
             raise Unavailable("used")
-    return Target(code, store, version, definition(version))
+    return Target(code, store, version, definition(version),
+                  used=code.single_use_id is not None and found[2].used_at is not None)
+
+
+@lru_cache(maxsize=2)
+def _target_query(single_use: bool):
+    """The store, the version in use and the single-use row in one query (every answer
+    asks), built once: a statement built per request cost more than running it."""
+    query = (select(Store, InstrumentVersion).select_from(Store).outerjoin(
+        InstrumentVersion,
+        InstrumentVersion.id == in_use_id(bindparam("instrument_id"), bindparam("today")))
+        .where(Store.id == bindparam("store_id")))
+    if single_use:
+        query = query.add_columns(SurveyToken).outerjoin(
+            SurveyToken, SurveyToken.id == bindparam("token_id"))
+    return query
 
 
 def claim_repeat(session: Session, target: Target, device: str, *, hours: int,
@@ -118,10 +137,13 @@ def claim_repeat(session: Session, target: Target, device: str, *, hours: int,
 def submit(session: Session, target: Target, posted: Posted, *, uuid: str, device: str,
            config) -> Outcome:
     """Store one valid answer (the caller has checked `posted.ok`)."""
-    existing = find_by_uuid(session, uuid)
+    single_use = target.code.single_use_id
+    # A page sent again finds its answer. An unused single-use code has none to find: a copy
+    # sent at the same moment fails on the unique uuid or on the claim below, and is answered
+    # as a duplicate from there (one look-up fewer on every answer).
+    existing = find_by_uuid(session, uuid) if single_use is None or target.used else None
     if existing is not None:
         return _duplicate(session, existing)
-    single_use = target.code.single_use_id
     try:
         if single_use is None and not claim_repeat(
             session, target, device, hours=config["QR_REPEAT_HOURS"],

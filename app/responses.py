@@ -117,27 +117,55 @@ def _store_answers(session, response, version, answers, *, replace: bool,
     if response.overall != result.overall:
         response.overall = result.overall
         session.add(response)
-    # Core inserts (one statement each): no ORM objects are needed for these rows
-    connection = session.connection()
-    if answers:
-        connection.execute(Answer.__table__.insert(), [
-            {"response_id": response.id, "item_id": item_id,
-             "value": json.dumps(value, ensure_ascii=False)}
-            for item_id, value in answers.items()])
     counted = counts(version.kind, response.status)
     scores = [
         (tp, response.store_id, response.region_id, response.day, version.kind, version.stage,
          value, tp in result.critical_failed, outcome)
         for tp, value in result.touchpoints.items() if value is not None
     ]
-    if scores:
-        connection.execute(TouchpointScore.__table__.insert(), [
+    writes = tuple(part for part in (_answers_part(response.id, answers),
+                                     _scores_part(response, scores, counted)) if part)
+    # the summaries from the rows in hand (no read back of what was just written), sent with
+    # the answers and scores: one statement on PostgreSQL
+    summaries.apply_rows(session, scores if counted else (), before=writes)
+    return result
+
+
+def _answers_part(response_id: int, answers: dict[str, Any]) -> summaries.Part | None:
+    if not answers:
+        return None
+    items = list(answers)
+    values = [json.dumps(value, ensure_ascii=False) for value in answers.values()]
+
+    def run(session):  # Core: no ORM objects are needed for these rows
+        session.connection().execute(Answer.__table__.insert(), [
+            {"response_id": response_id, "item_id": item, "value": value}
+            for item, value in zip(items, values, strict=True)])
+
+    return summaries.Part(
+        "answers", "INSERT INTO answer (response_id, item_id, value) "
+        "SELECT %s, * FROM unnest(%s::varchar[], %s::text[])",
+        (response_id, items, values), run)
+
+
+def _scores_part(response: Response, scores: list[tuple], counted: bool) -> summaries.Part | None:
+    if not scores:
+        return None
+
+    def run(session):
+        session.connection().execute(TouchpointScore.__table__.insert(), [
             dict(zip(SCORE_COLUMNS, row, strict=True)) | {"response_id": response.id,
                                                           "counted": counted}
             for row in scores])
-    if counted:  # from the rows in hand: no read back of what was just written
-        summaries.apply_rows(session, scores)
-    return result
+
+    first = scores[0]  # store, region, day, kind, stage and outcome are the response's
+    return summaries.Part(
+        "scores", "INSERT INTO touchpoint_score (response_id, store_id, region_id, day, kind, "
+        "stage, outcome, counted, touchpoint_id, score, critical_failed) "
+        "SELECT %s, %s, %s, %s, %s, %s, %s::float8, %s, * "
+        "FROM unnest(%s::varchar[], %s::float8[], %s::boolean[])",
+        (response.id, *first[1:6], first[8], counted, [row[0] for row in scores],
+         [float(row[6]) for row in scores], [bool(row[7]) for row in scores]), run)
 
 
 def set_status(session: Session, response: Response, status: str) -> None:

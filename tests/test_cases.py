@@ -9,6 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlmodel import select
 
+from app import clock
 from app.db import new_session
 from app.domain.definitions import Instrument
 from app.models import FollowUpCase, Response
@@ -161,7 +162,13 @@ def test_logged_out_users_are_sent_to_login(client, app):
 def test_case_times_are_shown_on_the_stores_clock(client, app, auth, zone, shift):
     from datetime import UTC, datetime
 
+    # the surveys were published today on the default (Shanghai) clock; west of it, that day
+    # has not begun on a real clock in the evening (UTC), so the clock is pinned to a day on
+    # which the published version is in use wherever the stores are
+    with app.app_context():
+        tomorrow = clock.today() + timedelta(days=1)
     app.config["TIME_ZONE"] = zone
+    app.config["NOW"] = f"{tomorrow.isoformat()}T12:00:00"
     case = open_case(app, client, nps="3")
     with app.app_context(), new_session() as session:
         stored = session.get(FollowUpCase, case.id)
