@@ -174,8 +174,16 @@ def build_board(session: Session, f: Filters, *, small_n: int, count: int = 3) -
     in_scope = network if f.scope.level == "network" else \
         q.scope_stats(session, kind=f.kind, scope=f.scope, **f.window())
     priors = tuple(sorted((tp, s.mean) for tp, s in network.items() if s.n))
-    rankings, store_count = q.store_ranking(session, kind=f.kind, scope=f.scope, priors=priors,
-                                            k=f.k, count=count, **f.window())
+    components = cq.components(session, f.calibration.id) if f.calibration is not None else {}
+    if f.calibration is not None and all(tp in components for tp, _mean in priors):
+        # the stored fit gives every weakest store and best quartile: the raw per-store
+        # ranking (2,000 stores' rows) would be thrown away, only its count is needed
+        rankings = {}
+        store_count = q.store_count(session, kind=f.kind, scope=f.scope,
+                                    tps=tuple(tp for tp, _mean in priors), **f.window())
+    else:
+        rankings, store_count = q.store_ranking(session, kind=f.kind, scope=f.scope,
+                                                priors=priors, k=f.k, count=count, **f.window())
     other = q.scope_stats(session, kind=f.other_kind, scope=f.scope, **f.window())
     items = q.outcome_items(session, f.stage)
     moments = q.outcome_moments(session, scope=f.scope, **f.window()) if items else {}
@@ -195,7 +203,7 @@ def build_board(session: Session, f: Filters, *, small_n: int, count: int = 3) -
             weakest_stores=weakest_stores if len(weakest_stores) > 1 else [],
         ))
     if f.calibration is not None:
-        _calibrated_board(session, f, rows, count)
+        _calibrated_board(session, f, rows, count, components)
     rows = rank_board(rows, small_n=small_n)
     labels = {tp.id: {"zh": tp.label_zh, "en": tp.label_en} for tp in tps}
     shown = {s.store_id for r in rows for s in r.weakest_stores}
@@ -203,11 +211,11 @@ def build_board(session: Session, f: Filters, *, small_n: int, count: int = 3) -
                  bool(items), sum(r.stats.n for r in rows))
 
 
-def _calibrated_board(session: Session, f: Filters, rows: list[BoardRow], count: int) -> None:
+def _calibrated_board(session: Session, f: Filters, rows: list[BoardRow], count: int,
+                      components: dict) -> None:
     """Weakest stores and best quartiles from the stored fit: calibrated scores, and only
     stores whose whole rank interval lies in the network's bottom quarter."""
     weak = cq.weakest(session, f.calibration.id, f.scope, count)
-    components = cq.components(session, f.calibration.id)
     for row in rows:
         row.weakest_stores = weak.get(row.touchpoint_id, [])
         found = components.get(row.touchpoint_id)

@@ -107,6 +107,13 @@ def _target_query(single_use: bool):
     return query
 
 
+# the atomic claim of a single-use code (built once, as `_target_query`)
+_CLAIM = (update(SurveyToken.__table__)
+          .where(SurveyToken.__table__.c.id == bindparam("token_id"),
+                 SurveyToken.__table__.c.used_at.is_(None))
+          .values(used_at=bindparam("used_at"), response_id=bindparam("response_id")))
+
+
 def claim_repeat(session: Session, target: Target, device: str, *, hours: int,
                  most: int) -> bool:
     """Claim one of the device's `most` answers to this store's survey in a window of `hours`
@@ -156,11 +163,8 @@ def submit(session: Session, target: Target, posted: Posted, *, uuid: str, devic
             channel="qr", status="submitted", day=date.today(), uuid=uuid,
         )
         if single_use is not None:
-            claimed = session.exec(
-                update(SurveyToken)
-                .where(SurveyToken.id == single_use, SurveyToken.used_at.is_(None))
-                .values(used_at=utcnow(), response_id=response.id)
-            )
+            claimed = session.connection().execute(_CLAIM, {
+                "token_id": single_use, "used_at": utcnow(), "response_id": response.id})
             if claimed.rowcount != 1:
                 session.rollback()
                 raise Unavailable("used")

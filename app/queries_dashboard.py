@@ -76,6 +76,13 @@ def store_ranking(session: Session, *, kind: str, stage: str, start: date, end: 
                                    scope=scope, priors=dict(priors), k=k, count=count)
 
 
+def store_count(session: Session, *, kind: str, stage: str, start: date, end: date,
+                scope: Scope | None, tps: tuple[str, ...]) -> int:
+    """Stores of the scope with scores of these touchpoints (`summaries.store_count`)."""
+    return summaries.store_count(session, kind=kind, stage=stage, start=start, end=end,
+                                 scope=scope, tps=list(tps))
+
+
 def store_order(session: Session, *, kind: str, stage: str, start: date, end: date,
                 scope: Scope | None, priors: tuple[tuple[str, float], ...], k: float,
                 limit: int) -> tuple[list[int], int]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import bindparam, delete, func, literal, select
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -61,6 +61,11 @@ def for_read(session: Session, day: date | None = None) -> tuple[date, date] | N
     return window
 
 
+# built once: every answer runs it, and building it cost more than running it
+_CURRENT = (select(W.c.last_day, W.c.days).where(W.c.id == 1, W.c.last_day >= bindparam("day"))
+            .with_for_update(read=True))
+
+
 def for_write(session: Session) -> tuple[date, date] | None:
     """The window this transaction adds its rows to (read once per transaction; locked FOR
     SHARE on PostgreSQL until it ends, see the module's docstring)."""
@@ -73,12 +78,10 @@ def for_write(session: Session) -> tuple[date, date] | None:
     if connection.dialect.name == "postgresql":
         # locked only when current (a stale row is not locked: moving it apart must not wait
         # for this transaction); one statement in the common case
-        current = (select(W.c.last_day, W.c.days).where(W.c.id == 1, W.c.last_day >= day)
-                   .with_for_update(read=True))
-        row = connection.execute(current).first()
+        row = connection.execute(_CURRENT, {"day": day}).first()
         if row is None:
             _advance_apart(session, day)
-            row = connection.execute(current).first()
+            row = connection.execute(_CURRENT, {"day": day}).first()
             if row is None:  # could not be moved: add to the window as stored (exact for it)
                 row = connection.execute(select(W.c.last_day, W.c.days).where(W.c.id == 1)
                                          .with_for_update(read=True)).first()

@@ -483,6 +483,20 @@ def _store_rows(session: Session, *, kind: str, stage: str, start: date, end: da
         result.close()
 
 
+def store_count(session: Session, *, kind: str, stage: str, start: date, end: date,
+                scope, tps: list[str]) -> int:
+    """How many stores of the scope have scores of these touchpoints (as `store_ranking`
+    counts them), counted in SQL: a calibrated board needs no per-store rows."""
+    query = _grouped(per_store=True, by_month=False, kind=kind, stage=stage, start=start,
+                     end=end, scope=scope, recent=_recent(session, start, end))
+    if query is None or not tps:
+        return 0
+    sub = query.subquery()
+    counted = select(func.count(sub.c[1].distinct())).where(sub.c[0].in_(tps), sub.c[3] > 0)
+    return int(session.connection().execute(
+        _where_scope(counted, scope, sub.c[1], sub.c[2])).scalar() or 0)
+
+
 def _in_scope(scope, store_ids: np.ndarray, region_ids: np.ndarray) -> np.ndarray | None:
     """Which rows lie in the scope (None: all of them)."""
     if scope is None or (scope.store_ids is None and scope.region_id is None):

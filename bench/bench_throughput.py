@@ -118,7 +118,7 @@ def _setup(app, seconds: float, clients: int) -> dict:
                                      days=30)
                 codes += [token for _row, token in batch_codes(session, batch)]
             rng.shuffle(codes)
-            per_shopper = int(seconds * 120 / clients) + 10
+            per_shopper = int(seconds * 250 / clients) + 10
             work = {}
             for n, shopper in enumerate(shoppers):
                 sha = f"{n:064x}"
@@ -151,13 +151,23 @@ def _shop_form(answers: dict) -> dict:
     return {f"item_{k}": str(v) for k, v in answers.items()}
 
 
+def _redis_url() -> str:
+    """Production keeps its rate limits in Redis (README, "Production"): BENCH_REDIS_URL, else
+    TEST_REDIS_URL's server in a database of the bench's own; empty (the limits in each
+    process's memory) when neither is set."""
+    given = os.environ.get("BENCH_REDIS_URL") or os.environ.get("TEST_REDIS_URL") or ""
+    if given and "BENCH_REDIS_URL" not in os.environ:
+        given = given.rsplit("/", 1)[0] + "/13" if given.count("/") > 2 else given + "/13"
+    return given
+
+
 def _serve(url: str, workers: int):
     """The production server as `make serve` starts it (gunicorn.conf.py, app.wsgi), on a free
     port; per-address limits raised since the whole load comes from 127.0.0.1."""
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=SECRET_KEY, BIND=f"127.0.0.1:{port}",
                WEB_CONCURRENCY=str(workers), QR_RATE_LIMIT="1000000 per minute",
-               LOGIN_RATE_LIMIT="1000000 per minute")
+               LOGIN_RATE_LIMIT="1000000 per minute", REDIS_URL=_redis_url())
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app.wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # (its access log)
@@ -198,6 +208,57 @@ def _load(clients: int, seconds: float, worker) -> tuple[list[float], int, float
         thread.join()
     ran = time.monotonic() - window.get("start", time.monotonic())
     return [s for group in samples for s in group], sum(errors), max(ran, 1e-9)
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class _CpuMeter:
+    """CPU seconds of the gunicorn workers, this database's PostgreSQL backends and this
+    process (the load generator) over a stretch of load (Linux /proc; zeros elsewhere)."""
+
+    def __init__(self, app, server_pid: int):
+        self.app, self.server_pid = app, server_pid
+
+    def _backends(self) -> list[int]:
+        from sqlalchemy import text
+
+        with self.app.extensions["engine"].connect() as connection:
+            return list(connection.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).scalars())
+
+    def read(self) -> tuple[dict, dict, float]:
+        workers = {pid: _cpu_seconds(pid) for pid in _children(self.server_pid)}
+        backends = {pid: _cpu_seconds(pid) for pid in self._backends()}
+        return workers, backends, time.process_time()
+
+    def __enter__(self):
+        self.start = self.read()
+        return self
+
+    def __exit__(self, *_exc):
+        end = self.read()
+        # processes that started meanwhile count from zero; those that ended are not counted
+        self.spent = [sum(v - self.start[i].get(pid, 0.0) for pid, v in end[i].items())
+                      for i in (0, 1)] + [end[2] - self.start[2]]
+
+    def line(self, name: str, count: int) -> str:
+        each = [f"{1000 * s / max(count, 1):.2f}" for s in self.spent]
+        return (f"{name}: cpu_ms_per_request server={each[0]} postgresql={each[1]} "
+                f"load_generator={each[2]}")
 
 
 def _line(name: str, samples: list[float], seconds: float, workers: int, extra: str = "") -> str:
@@ -258,7 +319,10 @@ def main() -> None:
                 else:
                     errors[index] += 1
 
-        survey_ms, survey_errors, ran = _load(clients, seconds, customer)
+        with _CpuMeter(app, server.pid) as meter:
+            survey_ms, survey_errors, ran = _load(clients, seconds, customer)
+        print(meter.line("submit-throughput", len(survey_ms))
+              + f" limits={'redis' if _redis_url() else 'memory'}")
         print(_line("submit-throughput", survey_ms, ran, workers))
 
         def shopper(index, start, samples, errors):
@@ -288,7 +352,9 @@ def main() -> None:
                 else:
                     errors[index] += 1
 
-        shop_ms, shop_errors, shop_ran = _load(clients, seconds, shopper)
+        with _CpuMeter(app, server.pid) as meter:
+            shop_ms, shop_errors, shop_ran = _load(clients, seconds, shopper)
+        print(meter.line("submit-shopper", len(shop_ms)))
     finally:
         server.terminate()
         server.wait(timeout=30)
