@@ -307,6 +307,21 @@ class StoreRecentSummary(SummaryMeasures, table=True):
     touchpoint_id: str = Field(primary_key=True, max_length=64)
 
 
+class StoreOverallSummary(SummaryMeasures, table=True):
+    """One store's month of counted responses' overall scores (`response.overall`, the
+    weighted score of the whole visit): the scorecards' overall score and ranks. Only n, total
+    and squares are used; the other measures stay zero."""
+
+    __tablename__ = "summary_store_overall"
+    __table_args__ = (Index("ix_sso_store", "store_id", "kind", "month"),
+                      {"sqlite_with_rowid": False})
+    kind: str = Field(primary_key=True, max_length=32)
+    stage: str = Field(primary_key=True, max_length=16)
+    month: date = Field(primary_key=True)  # first day of the month
+    store_id: int = Field(primary_key=True)
+    region_id: int = Field(primary_key=True)
+
+
 class RecentWindow(SQLModel, table=True):
     """The one row saying which days `summary_store_recent` holds: last - days + 1 .. last."""
 

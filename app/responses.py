@@ -10,7 +10,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, select
 
 from . import summaries
@@ -36,6 +36,12 @@ def counts(kind: str, status: str) -> bool:
     if kind == "mystery_shop":
         return status == "approved"
     return status in ("submitted", "approved")
+
+
+def counted_sql(kind, status):
+    """`counts` as an SQL condition on a kind and a status column."""
+    return or_(and_(kind == "mystery_shop", status == "approved"),
+               and_(kind != "mystery_shop", status.in_(("submitted", "approved"))))
 
 
 def find_by_uuid(session: Session, uuid: str) -> Response | None:
@@ -110,14 +116,16 @@ def _store_answers(session, response, version, answers, *, replace: bool,
     instrument = definition(version)
     result = result or score(instrument, answers)
     outcome = outcome_value(instrument, answers) if version.kind == "customer_survey" else None
+    counted = counts(version.kind, response.status)
     if replace:
         summaries.retract(session, response.id)
+        if counted:  # the overall score as it counted until now
+            summaries.apply_rows(session, (), -1, overall=_overall_cell(response))
         session.exec(delete(Answer).where(Answer.response_id == response.id))
         session.exec(delete(TouchpointScore).where(TouchpointScore.response_id == response.id))
     if response.overall != result.overall:
         response.overall = result.overall
         session.add(response)
-    counted = counts(version.kind, response.status)
     scores = [
         (tp, response.store_id, response.region_id, response.day, version.kind, version.stage,
          value, tp in result.critical_failed, outcome)
@@ -127,8 +135,17 @@ def _store_answers(session, response, version, answers, *, replace: bool,
                                      _scores_part(response, scores, counted)) if part)
     # the summaries from the rows in hand (no read back of what was just written), sent with
     # the answers and scores: one statement on PostgreSQL
-    summaries.apply_rows(session, scores if counted else (), before=writes)
+    summaries.apply_rows(session, scores if counted else (), before=writes,
+                         overall=_overall_cell(response) if counted else None)
     return result
+
+
+def _overall_cell(response: Response) -> tuple | None:
+    """The response's overall score for `summary_store_overall` (None: it has none)."""
+    if response.overall is None:
+        return None
+    return (response.kind, response.stage, response.day, response.store_id, response.region_id,
+            float(response.overall))
 
 
 def _answers_part(response_id: int, answers: dict[str, Any]) -> summaries.Part | None:
@@ -178,6 +195,7 @@ def set_status(session: Session, response: Response, status: str) -> None:
         return
     if was:
         summaries.retract(session, response.id)
+        summaries.apply_rows(session, (), -1, overall=_overall_cell(response))
     session.exec(
         update(TouchpointScore)
         .where(TouchpointScore.response_id == response.id)
@@ -185,6 +203,7 @@ def set_status(session: Session, response: Response, status: str) -> None:
     )
     if now:
         summaries.add(session, response.id)
+        summaries.apply_rows(session, (), +1, overall=_overall_cell(response))
 
 
 def stored_answers(session: Session, response_id: int) -> dict[str, Any]:

@@ -14,10 +14,10 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import case, extract, func
+from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from . import actions, cases
+from . import actions, cases, summaries
 from . import queries_dashboard as q
 from .calibration import queries as cq
 from .calibration.queries import FitRef, StoreScore
@@ -82,12 +82,10 @@ def ranks(stats_by_store: dict[int, Stats], prior: float, k: float) -> dict[int,
 
 
 def overall_by_store(session: Session, *, start: date, end: date) -> dict[int, Stats]:
-    """{store id: Stats of the overall scores} of approved mystery shops in the window."""
-    r = Response
-    query = (select(r.store_id, func.count(), func.sum(r.overall), func.sum(r.overall * r.overall))
-             .where(r.kind == "mystery_shop", r.status == "approved", r.overall.is_not(None),
-                    r.day >= start, r.day <= end).group_by(r.store_id))
-    return {sid: Stats(int(n), float(t), float(s)) for sid, n, t, s in session.exec(query)}
+    """{store id: Stats of the overall scores} of approved mystery shops in the window (from
+    the summaries kept at write time)."""
+    return {sid: Stats(n, total, squares) for sid, _month, n, total, squares
+            in summaries.overall_rows(session, kind="mystery_shop", start=start, end=end)}
 
 
 def latest_shop_day(session: Session, store_ids: set[int]) -> date | None:
@@ -100,14 +98,13 @@ def latest_shop_day(session: Session, store_ids: set[int]) -> date | None:
 
 def monthly_overall(session: Session, store_ids: set[int], start: date, end: date):
     """{(year, month): Stats} of approved mystery shops' overall scores of the stores."""
-    r = Response
-    year, month = extract("year", r.day), extract("month", r.day)
-    query = (select(year, month, func.count(), func.sum(r.overall), func.sum(r.overall * r.overall))
-             .where(r.kind == "mystery_shop", r.status == "approved", r.overall.is_not(None),
-                    r.day >= start, r.day <= end, r.store_id.in_(store_ids or {-1}))
-             .group_by(year, month))
-    return {(int(y), int(m)): Stats(int(n), float(t), float(s))
-            for y, m, n, t, s in session.exec(query)}
+    out: dict[tuple[int, int], Stats] = {}
+    for _sid, month, n, total, squares in summaries.overall_rows(
+            session, kind="mystery_shop", start=start, end=end, store_ids=store_ids,
+            by_month=True):
+        key = (month.year, month.month)
+        out[key] = out.get(key, Stats()) + Stats(n, total, squares)
+    return out
 
 
 # ---- customer measures --------------------------------------------------------------------

@@ -33,7 +33,9 @@ from .domain.ranking import Moments, Stats, month_split
 from .models import (
     RegionDaySummary,
     RegionMonthSummary,
+    Response,
     StoreMonthSummary,
+    StoreOverallSummary,
     StoreRecentSummary,
     SummaryMeasures,
     TouchpointScore,
@@ -41,12 +43,17 @@ from .models import (
 
 MEASURES = tuple(SummaryMeasures.model_fields)  # n, total, squares, critical, pairs, pair_*
 S = TouchpointScore
-SM, RM, RD = (t.__table__ for t in (StoreMonthSummary, RegionMonthSummary, RegionDaySummary))
-TABLES = {"summary_store_month": SM, "summary_region_month": RM, "summary_region_day": RD}
+SM, RM, RD, SO = (t.__table__ for t in (StoreMonthSummary, RegionMonthSummary,
+                                          RegionDaySummary, StoreOverallSummary))
+# the overall scores of whole visits (`response.overall`, scorecards), beside the touchpoints
+OVERALL = "summary_store_overall"
+TABLES = {"summary_store_month": SM, "summary_region_month": RM, "summary_region_day": RD,
+          OVERALL: SO}
 KEYS = {
     "summary_store_month": ("kind", "stage", "month", "store_id", "region_id", "touchpoint_id"),
     "summary_region_month": ("kind", "stage", "month", "region_id", "touchpoint_id"),
     "summary_region_day": ("kind", "stage", "day", "region_id", "touchpoint_id"),
+    OVERALL: ("kind", "stage", "month", "store_id", "region_id"),
 }
 # the default period per store (`app.recent`): upserted like the others, recomputed apart
 RECENT = "summary_store_recent"
@@ -76,16 +83,22 @@ def apply(session: Session, response_id: int, sign: int) -> None:
 
 
 def apply_rows(session: Session, rows: Iterable[tuple], sign: int = +1,
-               before: tuple[Part, ...] = ()) -> None:
+               before: tuple[Part, ...] = (), overall: tuple | None = None) -> None:
     """Add (or take away) counted scores given as (touchpoint, store, region, day, kind,
     stage, score, critical failed, outcome): a new response's rows need no read back.
 
-    `before`: on PostgreSQL, writes sent in the same statement ahead of the summaries (a new
-    response's answers and scores: one round trip for all of it); elsewhere run first."""
+    `overall`: a counted response's overall score, as (kind, stage, day, store, region,
+    score), added (or taken away) with them. `before`: on PostgreSQL, writes sent in the same
+    statement ahead of the summaries (a new response's answers and scores: one round trip for
+    all of it); elsewhere run first."""
     from . import recent
 
     rows = list(rows)
     cells: dict[str, dict[tuple, list]] = {name: {} for name in UPSERT_TABLES}
+    if overall is not None:
+        kind, stage, day, store_id, region_id, value = overall
+        cells[OVERALL][(kind, stage, day.replace(day=1), store_id, region_id)] = [
+            sign * v for v in (1, value, value * value)] + [0] * (len(MEASURES) - 3)
     for tp, store_id, region_id, day, kind, stage, score, critical, outcome in rows:
         month = day.replace(day=1)
         values = [sign * v for v in _measures(score, critical, outcome)]
@@ -229,8 +242,25 @@ def _row_measures() -> list:
     ]
 
 
+def _overall_recompute(dialect: str):
+    """The overall table from the responses: counted ones with an overall score."""
+    from .responses import counted_sql
+
+    r = Response
+    month = _month_of(dialect, r.day).label("month")
+    zeros = [literal(0 if m in ("critical", "pairs") else 0.0).label(m) for m in MEASURES[3:]]
+    return (select(r.kind.label("kind"), r.stage.label("stage"), month,
+                   r.store_id.label("store_id"), r.region_id.label("region_id"),
+                   func.count().label("n"), func.sum(r.overall).label("total"),
+                   func.sum(r.overall * r.overall).label("squares"), *zeros)
+            .where(r.overall.is_not(None), counted_sql(r.kind, r.status))
+            .group_by(r.kind, r.stage, month, r.store_id, r.region_id))
+
+
 def recompute_query(name: str, dialect: str):
     """SELECT keys..., measures... from the per-response scores for one summary table."""
+    if name == OVERALL:
+        return _overall_recompute(dialect)
     month = _month_of(dialect, S.day)
     columns = {
         "kind": S.kind, "stage": S.stage, "month": month, "day": S.day, "store_id": S.store_id,
@@ -243,12 +273,12 @@ def recompute_query(name: str, dialect: str):
 
 def rebuild(session: Session) -> None:
     """Replace every summary row with a recomputation (the caller commits). On PostgreSQL the
-    scores table is locked against writers meanwhile, so nothing written concurrently is
+    scores and responses tables are locked against writers meanwhile, so nothing written concurrently is
     missed; SQLite has one writer at a time anyway."""
     dialect = session.get_bind().dialect.name
     connection = session.connection()
     if dialect == "postgresql":
-        connection.exec_driver_sql("LOCK TABLE touchpoint_score IN SHARE MODE")
+        connection.exec_driver_sql("LOCK TABLE touchpoint_score, response IN SHARE MODE")
     for name, table in TABLES.items():
         connection.execute(delete(table))
         query = recompute_query(name, dialect)
@@ -495,6 +525,43 @@ def store_count(session: Session, *, kind: str, stage: str, start: date, end: da
     counted = select(func.count(sub.c[1].distinct())).where(sub.c[0].in_(tps), sub.c[3] > 0)
     return int(session.connection().execute(
         _where_scope(counted, scope, sub.c[1], sub.c[2])).scalar() or 0)
+
+
+def overall_rows(session: Session, *, kind: str, start: date, end: date,
+                 store_ids: set[int] | None = None, by_month: bool = False) -> list[tuple]:
+    """(store, month or None, n, Σ overall, Σ overall²) of counted responses with an overall
+    score (all stages), per store (and month): whole months from `summary_store_overall`, the
+    days at the range's ends from the responses themselves, so any range is exact."""
+    from .responses import counted_sql
+
+    split = month_split(start, end)
+    dialect = session.get_bind().dialect.name
+    sources = []
+    if split.months is not None:
+        t = SO
+        query = select(t.c.store_id, t.c.month if by_month else literal(None), t.c.n, t.c.total,
+                       t.c.squares).where(t.c.kind == kind, t.c.month >= split.months[0],
+                                          t.c.month <= split.months[1])
+        if store_ids is not None:
+            query = query.where(t.c.store_id.in_(store_ids or {-1}))
+        sources.append(query)
+    r = Response
+    for first, last in split.edges:
+        query = select(r.store_id, _month_of(dialect, r.day) if by_month else literal(None),
+                       literal(1), r.overall, r.overall * r.overall).where(
+            r.kind == kind, r.overall.is_not(None), counted_sql(r.kind, r.status),
+            r.day >= first, r.day <= last)
+        if store_ids is not None:
+            query = query.where(r.store_id.in_(store_ids or {-1}))
+        sources.append(query)
+    if not sources:
+        return []
+    union = union_all(*sources).subquery()
+    keys = [union.c[0], union.c[1]]
+    summed = (select(*keys, func.sum(union.c[2]), func.sum(union.c[3]), func.sum(union.c[4]))
+              .group_by(*keys).having(func.sum(union.c[2]) > 0))
+    return [(sid, _normal((month,))[0] if by_month else None, int(n), float(total),
+             float(squares)) for sid, month, n, total, squares in session.connection().execute(summed)]
 
 
 def _in_scope(scope, store_ids: np.ndarray, region_ids: np.ndarray) -> np.ndarray | None:

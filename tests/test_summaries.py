@@ -73,11 +73,13 @@ def test_random_sequences_of_writes_keep_summaries_equal_to_a_recomputation(app)
 
         class Writes(RuleBasedStateMachine):
             """Submissions, approvals, returns and resubmissions (re-scoring), invalidations
-            and re-validations, re-scoring a counted survey; verify after every step."""
+            and re-validations, re-scoring a counted survey or an approved report (overall
+            scores too); verify after every step."""
 
             def __init__(self):
                 super().__init__()
                 self.pending, self.surveys, self.invalid, self.returned = [], [], [], []
+                self.approved = []
 
             def _pick(self, rows, index):
                 return rows[index % len(rows)]
@@ -106,8 +108,7 @@ def test_random_sequences_of_writes_keep_summaries_equal_to_a_recomputation(app)
                 self.pending.remove(rid)
                 decide(session, session.get(Response, rid), reviewer, approve=approve,
                        comment="" if approve else "photo missing")
-                if not approve:
-                    self.returned.append(rid)
+                (self.approved if approve else self.returned).append(rid)
 
             @precondition(lambda self: self.returned)
             @rule(index=st.integers(0, 99), seed=st.integers(0, 999))
@@ -149,6 +150,16 @@ def test_random_sequences_of_writes_keep_summaries_equal_to_a_recomputation(app)
                                 generate_answers(definition(version), {}, random.Random(seed)))
                 session.commit()
 
+            @precondition(lambda self: self.approved)
+            @rule(index=st.integers(0, 99), seed=st.integers(0, 999))
+            def rescore_approved(self, index, seed):
+                """An appeal overturned: a counted report's touchpoints and overall change."""
+                response = session.get(Response, self._pick(self.approved, index))
+                version = _versions(session)[("mystery_shop", response.stage)]
+                replace_answers(session, response, version,
+                                generate_answers(definition(version), {}, random.Random(seed)))
+                session.commit()
+
             @invariant()
             def summaries_equal_recomputation(self):
                 _clean(session)
@@ -159,6 +170,8 @@ def test_random_sequences_of_writes_keep_summaries_equal_to_a_recomputation(app)
                 suppress_health_check=list(HealthCheck)))
             counted = session.exec(sa_select(summaries.SM.c.n)).all()
             assert sum(n for (n,) in counted) > 0  # the sequences did reach the counted set
+            overall = session.exec(sa_select(summaries.SO.c.n)).all()
+            assert sum(n for (n,) in overall) > 0  # and wrote overall scores
         finally:
             session.close()
 
@@ -235,6 +248,35 @@ def test_any_date_range_is_exact(spread, start, length, level, kind):
                 assert m.n == len(pairs[tp])
                 assert abs(m.sxy - sum(x * y for x, y in pairs[tp])) < 1e-6
                 assert abs(m.sy - sum(y for _, y in pairs[tp])) < 1e-6
+
+
+@given(start=st.integers(0, 130), length=st.integers(0, 130), some=st.booleans())
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@example(start=0, length=0, some=False)  # today only: one partial month
+def test_overall_scores_of_any_range_are_exact(spread, start, length, some):
+    """The scorecards' overall scores (whole months from the summary, the ends from the
+    responses) equal the approved reports' own overall scores, per store and per month."""
+    from app.scorecards import monthly_overall, overall_by_store
+
+    first = TODAY - timedelta(days=start)
+    last = first + timedelta(days=length)
+    with spread.app_context(), new_session() as session:
+        stores = [s.id for s in session.exec(select(Store).order_by(Store.id))]
+        wanted = set(stores[:2]) if some else set(stores)
+        reports = session.exec(select(Response).where(
+            Response.kind == "mystery_shop", Response.status == "approved",
+            Response.day >= first, Response.day <= last)).all()
+        per_store, per_month = defaultdict(list), defaultdict(list)
+        for r in reports:
+            per_store[r.store_id].append(r.overall)
+            if r.store_id in wanted:
+                per_month[(r.day.year, r.day.month)].append(r.overall)
+        found = overall_by_store(session, start=first, end=last)
+        assert set(found) == set(per_store)
+        assert all(_same(found[sid], per_store[sid]) for sid in found)
+        months = monthly_overall(session, wanted, first, last)
+        assert set(months) == set(per_month)
+        assert all(_same(months[m], per_month[m]) for m in months)
 
 
 # ---- concurrent writers --------------------------------------------------------------------
