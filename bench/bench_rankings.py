@@ -179,7 +179,7 @@ class _Writer:
 
 R_COLS = ("id", "uuid", "instrument_version_id", "kind", "stage", "channel", "status",
           "store_id", "region_id", "day", "overall", "review_comment", "created_at",
-          "submitted_at", "shopper_id")
+          "submitted_at", "shopper_id", "reviewed_at")
 A_COLS = ("response_id", "item_id", "value")
 T_COLS = ("response_id", "touchpoint_id", "store_id", "region_id", "day", "kind", "stage",
           "score", "critical_failed", "counted", "outcome")
@@ -212,9 +212,16 @@ def _seed(app, info: dict, scale: float, rng: random.Random) -> int:
                 day = today - timedelta(days=rng.randrange(365))
                 d = day.isoformat() if sqlite else day
                 shopper = _shopper(info, region_id, rng) if kind == "mystery_shop" else None
+                # a report is approved the day after the visit (never after the seeding): the
+                # planner's statistics then see approval times as they are in real data
+                reviewed = None
+                if kind == "mystery_shop":
+                    reviewed = min(datetime.combine(day + timedelta(days=1), datetime.min.time(),
+                                                    UTC) + timedelta(hours=10), now)
+                    reviewed = reviewed.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else reviewed
                 responses.append((rid, str(uuid.uuid4()), version.id, kind, version.stage,
                                   channel, status, store_id, region_id, d, overall, "", stamp,
-                                  stamp, shopper))
+                                  stamp, shopper, reviewed))
                 answers.extend((rid, item, value) for item, value in rows)
                 scores.extend((rid, tp, store_id, region_id, d, kind, version.stage, value,
                                crit, True, outcome) for tp, value, crit, outcome in tps)

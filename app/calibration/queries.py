@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlmodel import Session
 from sqlmodel import select as select_models
 
@@ -65,8 +65,14 @@ def find_fit(session: Session, stage: str, start: date, end: date, *, today: dat
     if row is None:
         return None
     r = Response
+    in_period = [r.day >= start, r.day <= end]
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's statistics average the approval times over every response (most have none)
+        # and it would scan the period's 300,000 responses by day (0.4 s at network scale)
+        # instead of the few approvals since the fit: tell it the period is not selective
+        in_period = [func.likelihood(term, literal_column("0.9")) for term in in_period]
     since = select(func.count()).where(
-        r.kind == "mystery_shop", r.status == "approved", r.day >= start, r.day <= end,
+        r.kind == "mystery_shop", r.status == "approved", *in_period,
         r.reviewed_at > row.data_read_at)
     if stage != "all":
         since = since.where(r.stage == stage)
