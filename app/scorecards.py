@@ -1,8 +1,8 @@
 """Store scorecards and region leagues (seed 003: 优良/合格/一般/不合格; seed 002: case KPIs).
 
-One pipeline for the web page and the monthly PDF: SQL aggregates (overall per store from
-`response.overall`, touchpoints from `touchpoint_score` through `queries_dashboard`, customer
-answers for NPS and top-2-box) -> maths in `domain.loop` and `domain.ranking` -> plain
+One pipeline for the web page and the monthly PDF: SQL aggregates (the overall scores per
+store and the touchpoints from the summaries kept at write time, `summaries.overall_rows` and
+`queries_dashboard`; customer answers for NPS and top-2-box) -> maths in `domain.loop` and `domain.ranking` -> plain
 dataclasses the templates render.
 """
 
