@@ -2,8 +2,8 @@
 
 One pipeline for the web page and the monthly PDF: SQL aggregates (the overall scores per
 store and the touchpoints from the summaries kept at write time, `summaries.overall_rows` and
-`queries_dashboard`; customer answers for NPS and top-2-box) -> maths in `domain.loop` and `domain.ranking` -> plain
-dataclasses the templates render.
+`queries_dashboard`; customer answers for NPS and top-2-box) -> maths in `domain.loop` and
+`domain.ranking` -> plain dataclasses the templates render.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ responses=<n>`.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -341,8 +342,13 @@ def _time_pages(app, runs: int, write) -> tuple[dict, dict, dict]:
     """({scope: fresh samples}, {scope: steady samples}, {view: fresh samples})."""
     fresh, steady, views = {}, {}, {}
     clients = {"network": _client(app, "bench_admin"), "region": _client(app, "bench_manager")}
-    for scope, client in clients.items():
+    for client in clients.values():
         client.get("/manager/")  # warm the process (templates, translations)
+    # as a gunicorn worker is once it has started (gunicorn.conf.py, post_worker_init): what the
+    # start left in memory is out of the garbage collector's sight
+    gc.collect()
+    gc.freeze()
+    for scope, client in clients.items():
         fresh[scope] = _fresh(app, client, "/manager/", write, runs)
     for name, url in (("league", "/manager/league"), ("heatmap", "/manager/heatmap"),
                       ("trends", "/manager/trends")):
