@@ -83,14 +83,15 @@ def resolve(session: Session, token: str, *, allow_used: bool = False) -> Target
         version = None
     if store is None or not store.active or version is None:
         raise Unavailable("gone")
+    used = False
     if code.single_use_id is not None:
         row = found[2]
         if row is None or row.store_id != store.id or row.instrument_id != code.instrument_id:
             raise Unavailable("invalid")
-        if row.used_at is not None and not allow_used:
+        used = row.used_at is not None
+        if used and not allow_used:
             raise Unavailable("used")
-    return Target(code, store, version, definition(version),
-                  used=code.single_use_id is not None and found[2].used_at is not None)
+    return Target(code, store, version, definition(version), used=used)
 
 
 @lru_cache(maxsize=2)

@@ -117,10 +117,8 @@ def _store_answers(session, response, version, answers, *, replace: bool,
     result = result or score(instrument, answers)
     outcome = outcome_value(instrument, answers) if version.kind == "customer_survey" else None
     counted = counts(version.kind, response.status)
-    if replace:
-        summaries.retract(session, response.id)
-        if counted:  # the overall score as it counted until now
-            summaries.apply_rows(session, (), -1, overall=_overall_cell(response))
+    if replace:  # what counted until now (the overall score before it changes below)
+        summaries.retract(session, response.id, _overall_cell(response) if counted else None)
         session.exec(delete(Answer).where(Answer.response_id == response.id))
         session.exec(delete(TouchpointScore).where(TouchpointScore.response_id == response.id))
     if response.overall != result.overall:
@@ -194,16 +192,14 @@ def set_status(session: Session, response: Response, status: str) -> None:
     if was == now:
         return
     if was:
-        summaries.retract(session, response.id)
-        summaries.apply_rows(session, (), -1, overall=_overall_cell(response))
+        summaries.retract(session, response.id, _overall_cell(response))
     session.exec(
         update(TouchpointScore)
         .where(TouchpointScore.response_id == response.id)
         .values(counted=now)
     )
     if now:
-        summaries.add(session, response.id)
-        summaries.apply_rows(session, (), +1, overall=_overall_cell(response))
+        summaries.add(session, response.id, _overall_cell(response))
 
 
 def stored_answers(session: Session, response_id: int) -> dict[str, Any]:

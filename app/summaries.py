@@ -71,15 +71,16 @@ def _measures(score: float, critical: bool, outcome: float | None) -> tuple:
             score * y, score * score if paired else 0.0, y * y)
 
 
-def apply(session: Session, response_id: int, sign: int) -> None:
-    """Add (+1) or take away (-1) the response's counted touchpoint scores, as stored now."""
+def apply(session: Session, response_id: int, sign: int, overall: tuple | None = None) -> None:
+    """Add (+1) or take away (-1) the response's counted touchpoint scores, as stored now, and
+    its overall score when given (as `apply_rows`), in one write."""
     session.flush()
     rows = session.connection().execute(
         select(S.touchpoint_id, S.store_id, S.region_id, S.day, S.kind, S.stage, S.score,
                S.critical_failed, S.outcome)
         .where(S.response_id == response_id, S.counted)
     ).all()
-    apply_rows(session, rows, sign)
+    apply_rows(session, rows, sign, overall=overall)
 
 
 def apply_rows(session: Session, rows: Iterable[tuple], sign: int = +1,
@@ -134,13 +135,14 @@ def apply_stores(session: Session, store_ids, sign: int) -> None:
     apply_rows(session, rows, sign)
 
 
-def add(session: Session, response_id: int) -> None:
-    apply(session, response_id, +1)
+def add(session: Session, response_id: int, overall: tuple | None = None) -> None:
+    apply(session, response_id, +1, overall)
 
 
-def retract(session: Session, response_id: int) -> None:
-    """Call before the response's counted scores change or disappear (the caller flushes)."""
-    apply(session, response_id, -1)
+def retract(session: Session, response_id: int, overall: tuple | None = None) -> None:
+    """Call before the response's counted scores change or disappear (the caller flushes);
+    `overall`: its overall score as it counted until now, if it did."""
+    apply(session, response_id, -1, overall)
 
 
 _UPSERTS: dict[tuple[str, str], object] = {}
@@ -171,9 +173,10 @@ def _upsert(session: Session, name: str, cells: dict[tuple, list]) -> None:
 # PostgreSQL: every table's cells in one statement, each column passed as one array. An
 # executemany per table cost a round trip and a few hundred microseconds of parameter handling
 # per table on every answer; this is one prepared statement whatever the number of rows.
+INT_MEASURES = ("n", "critical", "pairs")  # counts; the other measures are sums of floats
 _PG_TYPES = {"kind": "varchar", "stage": "varchar", "month": "date", "day": "date",
              "store_id": "int", "region_id": "int", "touchpoint_id": "varchar",
-             "n": "int", "critical": "int", "pairs": "int"}
+             **dict.fromkeys(INT_MEASURES, "int")}
 _PG_STATEMENTS: dict[tuple[str, ...], str] = {}
 
 
@@ -218,7 +221,7 @@ def _write_pg(session: Session, before: tuple[Part, ...], cells: dict[str, dict[
         params += [list(column) for column in zip(*keys, strict=True)]
         for measure, column in zip(MEASURES, zip(*(found[key] for key in keys), strict=True),
                                    strict=True):  # one Python type per array
-            params.append(list(map(int if measure in _PG_TYPES else float, column)))
+            params.append(list(map(int if measure in INT_MEASURES else float, column)))
     session.connection().exec_driver_sql(_PG_STATEMENTS[key], tuple(params))
 
 
@@ -248,7 +251,7 @@ def _overall_recompute(dialect: str):
 
     r = Response
     month = _month_of(dialect, r.day).label("month")
-    zeros = [literal(0 if m in ("critical", "pairs") else 0.0).label(m) for m in MEASURES[3:]]
+    zeros = [literal(0 if m in INT_MEASURES else 0.0).label(m) for m in MEASURES[3:]]
     return (select(r.kind.label("kind"), r.stage.label("stage"), month,
                    r.store_id.label("store_id"), r.region_id.label("region_id"),
                    func.count().label("n"), func.sum(r.overall).label("total"),
@@ -273,8 +276,8 @@ def recompute_query(name: str, dialect: str):
 
 def rebuild(session: Session) -> None:
     """Replace every summary row with a recomputation (the caller commits). On PostgreSQL the
-    scores and responses tables are locked against writers meanwhile, so nothing written concurrently is
-    missed; SQLite has one writer at a time anyway."""
+    scores and responses tables are locked against writers meanwhile, so nothing written
+    concurrently is missed; SQLite has one writer at a time anyway."""
     dialect = session.get_bind().dialect.name
     connection = session.connection()
     if dialect == "postgresql":
@@ -561,7 +564,8 @@ def overall_rows(session: Session, *, kind: str, start: date, end: date,
     summed = (select(*keys, func.sum(union.c[2]), func.sum(union.c[3]), func.sum(union.c[4]))
               .group_by(*keys).having(func.sum(union.c[2]) > 0))
     return [(sid, _normal((month,))[0] if by_month else None, int(n), float(total),
-             float(squares)) for sid, month, n, total, squares in session.connection().execute(summed)]
+             float(squares))
+            for sid, month, n, total, squares in session.connection().execute(summed)]
 
 
 def _in_scope(scope, store_ids: np.ndarray, region_ids: np.ndarray) -> np.ndarray | None:
